@@ -1,0 +1,4 @@
+from billing_site.models.api_key import ApiKey, ApiScope
+from billing_site.models.audit import AuditEvent
+
+__all__ = ["ApiKey", "ApiScope", "AuditEvent"]

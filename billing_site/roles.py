@@ -1,0 +1,64 @@
+"""Staff roles as Django groups with least-privilege permissions.
+
+The groups are created by a migration (billing_site 0002) and kept in step after every migrate,
+so a model added by a later app gets its role permissions without a hand-written step.
+"""
+
+from __future__ import annotations
+
+PRICING = "Pricing"
+FINANCE = "Finance"
+SUPPORT = "Support"
+APPROVER = "Approver"
+
+CATALOG_EDITABLE = ["product", "billablemetric", "plan", "planversion", "price", "coupon", "promotioncode"]
+CATALOG_ALL = [*CATALOG_EDITABLE, "tier", "ratewindow", "taxrate"]
+
+
+def _perms(app: str, models: list[str], actions: list[str]) -> set[str]:
+    return {f"{app}.{action}_{model}" for model in models for action in actions}
+
+
+# app_label.codename per role. Support reads; Pricing edits the catalog but never invoices;
+# Finance owns tax rates and (later) invoicing; Approver reads and approves.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    PRICING: (
+        _perms("catalog", CATALOG_EDITABLE, ["view", "add", "change"])
+        | _perms("catalog", ["tier", "ratewindow"], ["view", "add", "change", "delete"])
+        | _perms("catalog", ["planversion"], ["delete"])
+        | _perms("catalog", ["taxrate"], ["view", "add", "change"])
+        | {"billing_site.view_auditevent"}
+    ),
+    FINANCE: (
+        _perms("catalog", CATALOG_ALL, ["view"])
+        | _perms("catalog", ["taxrate"], ["add", "change"])
+        | {"billing_site.view_auditevent"}
+    ),
+    SUPPORT: _perms("catalog", CATALOG_ALL, ["view"]) | {"billing_site.view_auditevent"},
+    APPROVER: _perms("catalog", CATALOG_ALL, ["view"]) | {"billing_site.view_auditevent"},
+}
+
+
+def sync_roles(apps) -> None:
+    """Create the groups and give each exactly its permissions (those that exist yet)."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    app_labels = {label.split(".", 1)[0] for wanted in ROLE_PERMISSIONS.values() for label in wanted}
+    existing = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.filter(content_type__app_label__in=app_labels).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([existing[label] for label in sorted(wanted) if label in existing])
+
+
+def sync_roles_after_migrate(sender, apps=None, **kwargs) -> None:
+    """After the last app's permissions exist (post_migrate runs per app, in INSTALLED_APPS order)."""
+    from django.apps import apps as global_apps
+
+    if apps is None or sender.label != list(global_apps.get_app_configs())[-1].label:
+        return
+    sync_roles(apps)

@@ -1,0 +1,80 @@
+"""Project-wide test fixtures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from billing_site.actors import Actor
+
+NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def api_key(db, now):
+    from billing_site.services.api_keys import api_key_create
+
+    key, secret = api_key_create(name="CRM", scopes=["read", "write"], actor=Actor.system("tests"), now=now)
+    return key, secret
+
+
+@pytest.fixture
+def api_client(api_key):
+    """A DRF client authenticated with a read+write API key."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+    return client
+
+
+@pytest.fixture
+def read_only_client(db, now):
+    from rest_framework.test import APIClient
+
+    from billing_site.services.api_keys import api_key_create
+
+    _, secret = api_key_create(name="Reporting", scopes=["read"], actor=Actor.system("tests"), now=now)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def _staff(role: str | None, username: str):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username=username, password="pw-for-tests-only", is_staff=True)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def pricing_user(db):
+    return _staff("Pricing", "pricing")
+
+
+@pytest.fixture
+def finance_user(db):
+    return _staff("Finance", "finance")
+
+
+@pytest.fixture
+def support_user(db):
+    return _staff("Support", "support")
+
+
+@pytest.fixture
+def approver_user(db):
+    return _staff("Approver", "approver")
