@@ -78,3 +78,14 @@ def support_user(db):
 @pytest.fixture
 def approver_user(db):
     return _staff("Approver", "approver")
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (row locks); run with DATABASE_URL=postgres://…")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
