@@ -12,7 +12,8 @@ from catalog.models.plan import PlanVersion
 from catalog.models.product import Product
 
 # Unit prices may carry 12 decimal places (0.000125 EUR per API call is a real price).
-AMOUNT = {"max_digits": 28, "decimal_places": 12}
+AMOUNT_MAX_DIGITS = 28
+AMOUNT_DECIMAL_PLACES = 12
 
 
 class BillingInterval(models.TextChoices):
@@ -73,7 +74,8 @@ class Price(models.Model):
     )
     unit_amount = models.DecimalField(
         _("unit amount"),
-        **AMOUNT,
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal(0))],
@@ -84,7 +86,8 @@ class Price(models.Model):
     )
     flat_amount = models.DecimalField(
         _("flat amount"),
-        **AMOUNT,
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal(0))],
@@ -102,7 +105,8 @@ class Price(models.Model):
     )
     minimum_amount = models.DecimalField(
         _("minimum charge per period"),
-        **AMOUNT,
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal(0))],
@@ -168,7 +172,7 @@ class Price(models.Model):
     @property
     def is_editable(self) -> bool:
         """Prices of a published plan version never change; add-ons and drafts can."""
-        return self.plan_version_id is None or self.plan_version.is_editable
+        return self.plan_version is None or self.plan_version.is_editable
 
     def money(self, amount: Decimal) -> Money:
         return Money(amount, self.currency)
@@ -189,14 +193,16 @@ class Tier(models.Model):
     )
     unit_amount = models.DecimalField(
         _("unit amount"),
-        **AMOUNT,
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
         default=Decimal(0),
         validators=[MinValueValidator(Decimal(0))],
         help_text=_("Price per unit in this tier."),
     )
     flat_amount = models.DecimalField(
         _("flat amount"),
-        **AMOUNT,
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
         default=Decimal(0),
         validators=[MinValueValidator(Decimal(0))],
         help_text=_("Added once when the quantity reaches this tier."),
@@ -219,7 +225,11 @@ class RateWindow(models.Model):
     start_time = models.TimeField(_("from"), help_text=_("Local time the window starts (inclusive), e.g. 07:00."))
     end_time = models.TimeField(_("until"), help_text=_("Local time the window ends (exclusive), e.g. 23:00."))
     unit_amount = models.DecimalField(
-        _("unit amount"), **AMOUNT, validators=[MinValueValidator(Decimal(0))], help_text=_("Rate inside this window.")
+        _("unit amount"),
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=_("Rate inside this window."),
     )
 
     class Meta:

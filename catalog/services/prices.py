@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
@@ -40,20 +40,37 @@ PRICE_FIELDS = {
 PUBLISHED_PRICE_FIELDS = {"nickname", "active"}
 
 
+def _field(data: Mapping[str, Any] | models.Model, *names: str) -> Any:
+    """Read a tier or window from a saved row or from input rows (``start`` or ``start_time``)."""
+    for name in names:
+        value = data.get(name) if isinstance(data, Mapping) else getattr(data, name, None)
+        if value is not None:
+            return value
+    return None
+
+
 def _tier_from(data: Mapping[str, Any] | Tier) -> pricing.Tier:
-    get = data.get if isinstance(data, Mapping) else lambda name, default=None: getattr(data, name, default)
-    up_to = get("up_to")
+    up_to = _field(data, "up_to")
     return pricing.Tier(
         up_to=None if up_to is None else Decimal(up_to),
-        unit_amount=Decimal(get("unit_amount") or 0),
-        flat_amount=Decimal(get("flat_amount") or 0),
+        unit_amount=Decimal(_field(data, "unit_amount") or 0),
+        flat_amount=Decimal(_field(data, "flat_amount") or 0),
     )
 
 
 def _window_from(data: Mapping[str, Any] | RateWindow) -> pricing.RateWindow:
-    get = data.get if isinstance(data, Mapping) else lambda name, default=None: getattr(data, name, default)
+    start, end = _field(data, "start_time", "start"), _field(data, "end_time", "end")
+    if not isinstance(start, dt.time) or not isinstance(end, dt.time):
+        raise DomainError(
+            "invalid_rate_window",
+            "Each time-of-use window needs a start and an end time, e.g. 07:00 and 23:00.",
+            fields={"rate_windows": "Start and end times are required."},
+        )
     return pricing.RateWindow(
-        name=get("name"), start=get("start_time"), end=get("end_time"), unit_amount=Decimal(get("unit_amount"))
+        name=str(_field(data, "name") or ""),
+        start=start,
+        end=end,
+        unit_amount=Decimal(_field(data, "unit_amount") or 0),
     )
 
 
