@@ -200,7 +200,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'tax rate',
                 'verbose_name_plural': 'tax rates',
                 'ordering': ['country', 'region', 'name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('percentage__gte', 0), ('percentage__lte', 100)), name='catalog_taxrate_percentage_range', violation_error_message='A tax rate is between 0% and 100%.'), models.CheckConstraint(condition=models.Q(models.Q(('category__in', ['zero', 'exempt', 'reverse_charge']), _negated=True), ('percentage', 0), _connector='OR'), name='catalog_taxrate_non_standard_is_zero_percent', violation_error_message='Zero-rated, exempt and reverse-charge rates are 0%.')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('percentage__gte', 0), ('percentage__lte', 100)), name='catalog_taxrate_percentage_range', violation_error_message='A tax rate is between 0%% and 100%%.'), models.CheckConstraint(condition=models.Q(models.Q(('category__in', ['zero', 'exempt', 'reverse_charge']), _negated=True), ('percentage', 0), _connector='OR'), name='catalog_taxrate_non_standard_is_zero_percent', violation_error_message='Zero-rated, exempt and reverse-charge rates are 0%%.')],
             },
         ),
         migrations.CreateModel(

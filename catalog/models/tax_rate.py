@@ -68,12 +68,12 @@ class TaxRate(models.Model):
             models.CheckConstraint(
                 condition=Q(percentage__gte=0) & Q(percentage__lte=100),
                 name="catalog_taxrate_percentage_range",
-                violation_error_message=_("A tax rate is between 0% and 100%."),
+                violation_error_message=_("A tax rate is between 0%% and 100%%."),
             ),
             models.CheckConstraint(
                 condition=~Q(category__in=["zero", "exempt", "reverse_charge"]) | Q(percentage=0),
                 name="catalog_taxrate_non_standard_is_zero_percent",
-                violation_error_message=_("Zero-rated, exempt and reverse-charge rates are 0%."),
+                violation_error_message=_("Zero-rated, exempt and reverse-charge rates are 0%%."),
             ),
         ]
 

@@ -35,7 +35,6 @@ PROMOTION_CODE_FIELDS = {"coupon", "code", "active", "expires_at", "max_redempti
 def coupon_validate(coupon: Coupon) -> None:
     if coupon.currency:
         coupon.currency = coupon.currency.strip().upper()
-    full_clean_or_raise(coupon)
     if coupon.discount_type == DiscountType.PERCENT:
         if coupon.percent_off is None:
             raise DomainError(
@@ -74,6 +73,7 @@ def coupon_validate(coupon: Coupon) -> None:
             "Only repeating coupons have a number of periods: clear it.",
             fields={"duration_in_periods": "Only for repeating coupons."},
         )
+    full_clean_or_raise(coupon)
 
 
 @transaction.atomic
@@ -119,7 +119,6 @@ def coupon_update(
 
 def _validate_promotion_code(promo: PromotionCode) -> None:
     promo.code = (promo.code or "").strip().upper()
-    full_clean_or_raise(promo, exclude=["code"] if not promo.code else None)
     if not promo.code:
         raise DomainError(
             "code_required", "Enter the code customers type, e.g. SPRING20.", fields={"code": "Required."}
@@ -129,6 +128,7 @@ def _validate_promotion_code(promo: PromotionCode) -> None:
         raise DomainError(
             "promotion_code_taken", f"The code {promo.code} already exists.", fields={"code": "Already used."}
         )
+    full_clean_or_raise(promo)
 
 
 @transaction.atomic

@@ -31,12 +31,11 @@ TAX_RATE_FIELDS = {
 def tax_rate_validate(rate: TaxRate) -> None:
     rate.country = (rate.country or "").strip().upper()
     rate.region = (rate.region or "").strip().upper()
-    full_clean_or_raise(rate)
     if len(rate.country) != 2 or not rate.country.isalpha():
         raise DomainError(
             "invalid_country", "Use a two-letter country code such as NL, SE or DE.", fields={"country": "Two letters."}
         )
-    if rate.category != TaxRateCategory.STANDARD and rate.percentage != Decimal(0):
+    if rate.category != TaxRateCategory.STANDARD and rate.percentage is not None and rate.percentage != Decimal(0):
         raise DomainError(
             "rate_must_be_zero",
             f"A {TaxRateCategory(rate.category).label.lower()} rate is 0%. Enter 0 or choose “Standard”.",
@@ -48,6 +47,7 @@ def tax_rate_validate(rate: TaxRate) -> None:
             "Exempt and reverse-charge rates need the reason printed on invoices, e.g. “Reverse charge”.",
             fields={"exemption_reason": "Required for this category."},
         )
+    full_clean_or_raise(rate)
 
 
 @transaction.atomic
