@@ -15,6 +15,7 @@ part of the product must apply the same way:
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
@@ -66,9 +67,20 @@ def validate_currency(code: object, *, field: str = "currency") -> str:
     if not isinstance(code, str):
         raise _currency_error(code, field)
     normalised = code.strip().upper()
-    if not _CURRENCY_SHAPE.fullmatch(normalised) or normalised in _NOT_BILLABLE or not is_currency(normalised):
+    if not _is_known_currency(normalised):
         raise _currency_error(code.strip(), field)
     return normalised
+
+
+@functools.lru_cache(maxsize=512)
+def _is_known_currency(normalised: str) -> bool:
+    """Cached: Babel's look-up is slow and the same few currencies are checked on every quote."""
+    return bool(_CURRENCY_SHAPE.fullmatch(normalised)) and normalised not in _NOT_BILLABLE and is_currency(normalised)
+
+
+@functools.lru_cache(maxsize=512)
+def _precision(currency: str) -> int:
+    return get_currency_precision(currency)
 
 
 def is_valid_currency(code: object) -> bool:
@@ -82,7 +94,7 @@ def is_valid_currency(code: object) -> bool:
 
 def minor_units(currency: str) -> int:
     """Number of decimals of the currency's smallest coin: EUR 2, JPY 0, KWD 3."""
-    return get_currency_precision(validate_currency(currency))
+    return _precision(validate_currency(currency))
 
 
 def _require_decimal(amount: object, field: str = "amount") -> Decimal:

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from functools import partial
+
+from django.db import transaction
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from billing_site.services.api_keys import api_key_authenticate
+from billing_site import clock
+from billing_site.services.api_keys import api_key_authenticate, api_key_mark_used
 
 
 class ApiKeyPrincipal:
@@ -33,7 +38,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_authenticate(parts[1])
         if key is None:
             raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
+        # After the request's transaction commits: the row is not locked for the whole request, and a
+        # request that failed and was rolled back does not count as a use.
+        transaction.on_commit(partial(api_key_mark_used, key=key, now=clock.now()), robust=True)
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents ``ApiKeyAuthentication`` in the OpenAPI schema as the "ApiKey" bearer scheme."""
+
+    target_class = ApiKeyAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "API key: `Authorization: Bearer <key>`."}

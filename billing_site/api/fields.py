@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from moneyed import Money
 from rest_framework import serializers
 
 from billing_site.errors import DomainError
-from billing_site.money import parse_amount, validate_currency
+from billing_site.money import minor_units, parse_amount, validate_currency
+
+MONEY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "amount": {"type": "string", "format": "decimal", "example": "79.50"},
+        "currency": {"type": "string", "example": "EUR"},
+    },
+    "required": ["amount", "currency"],
+}
+DECIMAL_STRING_SCHEMA = {"type": "string", "format": "decimal", "example": "79.50"}
 
 
+@extend_schema_field(MONEY_SCHEMA)
 class MoneyField(serializers.Field):
     default_error_messages = {
-        "invalid": 'Send money as {"amount": "79.50", "currency": "EUR"}.',
+        "invalid": 'Send money as {{"amount": "79.50", "currency": "EUR"}}.',  # braces doubled: DRF formats it
     }
 
     def __init__(self, *, max_decimal_places: int = 12, allow_negative: bool = False, **kwargs):
@@ -42,6 +54,7 @@ class MoneyField(serializers.Field):
         return Money(amount, currency)
 
 
+@extend_schema_field(DECIMAL_STRING_SCHEMA)
 class DecimalStringField(serializers.Field):
     """A plain decimal (a unit amount, a quantity) given as a string; floats are refused."""
 
@@ -76,4 +89,19 @@ def decimal_str(value: Decimal) -> str:
 
 
 def money_json(value: Money) -> dict:
-    return {"amount": format(value.amount, "f"), "currency": str(value.currency)}
+    """At least the currency's minor units, no padding beyond what the amount needs.
+
+    A stored column keeps 12 places, so EUR 79.50 comes back as 79.500000000000: it is sent as "79.50",
+    a unit price of 0.000125 as "0.000125", JPY 1000 as "1000" and KWD 1.5 as "1.500".
+    """
+    currency = str(value.currency)
+    amount = Decimal(value.amount)
+    try:
+        places = minor_units(currency)
+    except DomainError:
+        return {"amount": format(amount, "f"), "currency": currency}
+    normalised = amount.normalize()
+    exponent = normalised.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent < places:
+        normalised = amount.quantize(Decimal(1).scaleb(-places))
+    return {"amount": format(normalised, "f"), "currency": currency}

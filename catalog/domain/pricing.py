@@ -58,6 +58,7 @@ price is priced with ``time_of_use_amount``; ``price_amount`` refuses it rather 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import time
@@ -473,6 +474,12 @@ def validate_price_spec(spec: PriceSpec) -> None:
     ``fields`` names the offending field (tier and window problems are reported on
     ``tiers`` and ``rate_windows``, with the tier number or window name in the message).
     """
+    _validate_once(spec)
+
+
+@functools.lru_cache(maxsize=4096)
+def _validate_once(spec: PriceSpec) -> None:
+    """Specs are immutable and equal values validate alike, so a valid spec is checked once per process."""
     model = _pricing_model(spec.pricing_model)
     validate_currency(spec.currency)
     _validate_tiers(spec, model)

@@ -106,15 +106,20 @@ def plan_version_new_draft(
     return version
 
 
-def plan_version_transition(
-    version: PlanVersion, *, to: PlanVersionStatus, actor: Actor, now: dt.datetime, reason: str = ""
-) -> None:
+def plan_version_check_transition(version: PlanVersion, *, to: PlanVersionStatus) -> None:
+    """Raise ``invalid_transition`` unless the table allows the move (checked before any other rule)."""
     allowed = PLAN_VERSION_TRANSITIONS[PlanVersionStatus(version.status)]
     if to not in allowed:
         raise DomainError(
             "invalid_transition",
             f"{version} is {version.get_status_display().lower()} and cannot become {to.label.lower()}.",
         )
+
+
+def plan_version_transition(
+    version: PlanVersion, *, to: PlanVersionStatus, actor: Actor, now: dt.datetime, reason: str = ""
+) -> None:
+    plan_version_check_transition(version, to=to)
     before = {"status": version.status}
     version.status = to
     audit_record(
@@ -132,6 +137,8 @@ def plan_version_transition(
 def plan_version_publish(*, version: PlanVersion, actor: Actor, now: dt.datetime) -> PlanVersion:
     """Freeze a draft. Every price is checked again, so nothing invalid can be sold."""
     version = PlanVersion.objects.select_for_update().select_related("plan").get(pk=version.pk)
+    # A published or archived version is refused as such, not as "its prices cannot be edited".
+    plan_version_check_transition(version, to=PlanVersionStatus.PUBLISHED)
     prices = list(Price.objects.filter(plan_version=version).select_related("product", "plan_version", "metric"))
     if not prices:
         raise DomainError(

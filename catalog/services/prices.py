@@ -212,7 +212,7 @@ def price_update(
     **changes: Any,
 ) -> Price:
     """Change a price while it is editable. ``tiers``/``rate_windows`` replace the old ones when given."""
-    price = Price.objects.select_for_update().select_related("plan_version", "product").get(pk=price.pk)
+    price = Price.objects.select_for_update(of=("self",)).select_related("plan_version", "product").get(pk=price.pk)
     before = _price_snapshot(price)
     if not price.is_editable:
         editable_now = PUBLISHED_PRICE_FIELDS
