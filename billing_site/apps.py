@@ -16,3 +16,11 @@ class BillingSiteConfig(AppConfig):
 
 class BillingAdminConfig(AdminConfig):
     default_site = "billing_site.admin.site.BillingAdminSite"
+
+    def ready(self) -> None:
+        # billing_site.admin holds the site class and also registers models on import. Imported first
+        # here, it builds the default site once; looked up from inside the site's own lazy set-up
+        # (autodiscovery), it would register on a site instance that is then thrown away.
+        import billing_site.admin  # noqa: F401
+
+        super().ready()

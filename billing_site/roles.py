@@ -20,7 +20,7 @@ def _perms(app: str, models: list[str], actions: list[str]) -> set[str]:
 
 
 # app_label.codename per role. Support reads; Pricing edits the catalog but never invoices;
-# Finance owns tax rates and (later) invoicing; Approver reads and approves.
+# Finance maintains tax rates too and owns (later) invoicing; Approver reads and approves.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     PRICING: (
         _perms("catalog", CATALOG_EDITABLE, ["view", "add", "change"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from io import BytesIO
+from xml.etree import ElementTree
 
 import qrcode
 import qrcode.image.svg
@@ -22,6 +22,7 @@ from billing_site.actors import Actor
 from billing_site.services.audit import audit_record
 
 DEVICE_NAME = "Authenticator app"
+QR_SIZE_PX = 200
 
 
 class ConfirmForm(forms.Form):
@@ -33,10 +34,13 @@ class ConfirmForm(forms.Form):
 
 
 def _qr_svg(data: str) -> str:
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = BytesIO()
-    image.save(buffer)
-    return buffer.getvalue().decode()
+    """An inline SVG of ``QR_SIZE_PX`` pixels: big enough for any phone camera, small enough to fit the page."""
+    svg = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage).get_image()
+    svg.set("width", str(QR_SIZE_PX))
+    svg.set("height", str(QR_SIZE_PX))
+    svg.set("role", "img")
+    svg.set("aria-label", str(_("QR code for your authenticator app")))
+    return ElementTree.tostring(svg, encoding="unicode")
 
 
 @transaction.atomic
@@ -54,6 +58,12 @@ def mfa_setup_view(site):
         if not request.user.is_staff:
             return redirect("admin:login")
         confirmed = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+        if confirmed and not request.user.is_verified():
+            # Replacing an authenticator needs proof of the current one, not only a password session.
+            messages.error(
+                request, _("To replace your authenticator app, sign in again with a code from the app you use now.")
+            )
+            return redirect("admin:login")
         device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
         if device is None:
             device = TOTPDevice.objects.create(user=request.user, name=DEVICE_NAME, confirmed=False)
@@ -61,12 +71,18 @@ def mfa_setup_view(site):
         if request.method == "POST" and form.is_valid():
             if device.verify_token(form.cleaned_data["token"].strip()):
                 _confirm(request, device)
-                messages.success(request, _("Two-factor login is on. From now on you sign in with a code from your app."))
+                messages.success(
+                    request, _("Two-factor login is on. From now on you sign in with a code from your app.")
+                )
                 return redirect("admin:index")
             form.add_error("token", _("That code is not right. Check the time on your phone and try the newest code."))
         secret = base64.b32encode(device.bin_key).decode()
+        context = site.each_context(request)
+        if not context["has_permission"]:
+            # Not through the second factor yet: no menu of pages that would only send them back here.
+            context.update(available_apps=[], is_nav_sidebar_enabled=False)
         context = {
-            **site.each_context(request),
+            **context,
             "title": _("Set up two-factor login"),
             "form": form,
             "qr_svg": mark_safe(_qr_svg(device.config_url)),  # noqa: S308 - SVG we generate ourselves

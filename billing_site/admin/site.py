@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from billing_site.admin.login import StaffLoginForm
@@ -23,8 +24,9 @@ class BillingAdminSite(admin.AdminSite):
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):
             return False
-        if settings.STAFF_MFA_REQUIRED:
-            return request.user.is_verified()
+        if settings.STAFF_MFA_REQUIRED and not request.user.is_verified():
+            # Signing out stays possible for staff who have not set up their authenticator yet.
+            return request.path == reverse("admin:logout", current_app=self.name)
         return True
 
     def get_urls(self):

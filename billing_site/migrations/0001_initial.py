@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit trail',
+                'verbose_name_plural': 'audit events',
                 'ordering': ['-occurred_at', '-id'],
                 'indexes': [models.Index(fields=['object_type', 'object_id', 'occurred_at'], name='billing_sit_object__873948_idx')],
             },

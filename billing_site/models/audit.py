@@ -35,7 +35,7 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("audit event")
-        verbose_name_plural = _("audit trail")
+        verbose_name_plural = _("audit events")
         indexes = [models.Index(fields=["object_type", "object_id", "occurred_at"])]
 
     def __str__(self) -> str:

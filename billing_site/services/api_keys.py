@@ -8,6 +8,7 @@ import hmac
 import secrets
 
 from django.db import transaction
+from django.db.models import Q
 
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
@@ -15,6 +16,8 @@ from billing_site.models import ApiKey, ApiScope
 from billing_site.services.audit import audit_record
 
 KEY_PREFIX = "bk_"
+#: "Last used" is kept to the minute: finer would cost a database write on every API request.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def _hash(secret: str) -> str:
@@ -82,3 +85,18 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.hashed_secret, _hash(secret)):
         return None
     return key
+
+
+def api_key_mark_used(*, key: ApiKey, now: dt.datetime) -> bool:
+    """Record that the key was used, at most once per ``LAST_USED_RESOLUTION``. True when it wrote.
+
+    The UPDATE carries the condition itself, so concurrent requests with the same key write once.
+    Not audited: using a key changes nothing.
+    """
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return False
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+    written = ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now) == 1
+    if written:
+        key.last_used_at = now
+    return written

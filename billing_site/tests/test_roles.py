@@ -1,0 +1,100 @@
+"""The four staff roles exist after migrate, each with exactly its least-privilege permissions."""
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+
+from billing_site.roles import sync_roles
+
+pytestmark = pytest.mark.django_db
+
+CATALOG_MODELS = [
+    "product",
+    "billablemetric",
+    "plan",
+    "planversion",
+    "price",
+    "tier",
+    "ratewindow",
+    "coupon",
+    "promotioncode",
+    "taxrate",
+]
+CATALOG_READ = {f"catalog.view_{model}" for model in CATALOG_MODELS}
+AUDIT_READ = {"billing_site.view_auditevent"}
+
+EXPECTED = {
+    "Support": CATALOG_READ | AUDIT_READ,
+    "Approver": CATALOG_READ | AUDIT_READ,
+    "Finance": CATALOG_READ | AUDIT_READ | {"catalog.add_taxrate", "catalog.change_taxrate"},
+    "Pricing": CATALOG_READ
+    | AUDIT_READ
+    | {
+        f"catalog.{action}_{model}"
+        for model in ["product", "billablemetric", "plan", "planversion", "price", "coupon", "promotioncode", "taxrate"]
+        for action in ["add", "change"]
+    }
+    | {f"catalog.{action}_{model}" for model in ["tier", "ratewindow"] for action in ["add", "change", "delete"]}
+    | {"catalog.delete_planversion"},
+}
+
+
+def role_permissions(name: str) -> set[str]:
+    group = Group.objects.get(name=name)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_role_has_exactly_its_permissions(role):
+    assert role_permissions(role) == EXPECTED[role]
+
+
+def test_exactly_the_four_roles_exist():
+    assert set(Group.objects.values_list("name", flat=True)) == {"Pricing", "Finance", "Support", "Approver"}
+
+
+def test_support_reads_but_cannot_change_prices():
+    support = role_permissions("Support")
+    assert "catalog.view_price" in support
+    assert {"catalog.change_price", "catalog.add_price", "catalog.delete_price"}.isdisjoint(support)
+
+
+def test_pricing_changes_prices_and_tax_rates_but_not_api_keys():
+    pricing = role_permissions("Pricing")
+    assert {"catalog.change_price", "catalog.add_taxrate", "catalog.change_taxrate"} <= pricing
+    assert "catalog.delete_taxrate" not in pricing
+    assert not [perm for perm in pricing if perm.startswith("billing_site.") and "apikey" in perm]
+
+
+def test_finance_changes_tax_rates_but_not_prices():
+    finance = role_permissions("Finance")
+    assert {"catalog.add_taxrate", "catalog.change_taxrate"} <= finance
+    assert {"catalog.change_price", "catalog.add_price"}.isdisjoint(finance)
+
+
+def test_no_role_manages_api_keys_or_edits_the_audit_trail():
+    for role in EXPECTED:
+        platform = {perm for perm in role_permissions(role) if perm.startswith("billing_site.")}
+        assert platform == {"billing_site.view_auditevent"}, role
+
+
+def test_sync_roles_is_idempotent():
+    before = {role: role_permissions(role) for role in EXPECTED}
+    group_ids = dict(Group.objects.values_list("name", "pk"))
+
+    sync_roles(apps)
+    sync_roles(apps)
+
+    assert {role: role_permissions(role) for role in EXPECTED} == before
+    assert dict(Group.objects.values_list("name", "pk")) == group_ids
+
+
+def test_sync_roles_resets_local_changes_to_a_role():
+    support = Group.objects.get(name="Support")
+    support.permissions.add(Permission.objects.get(content_type__app_label="catalog", codename="change_price"))
+    Group.objects.filter(name="Approver").delete()
+
+    sync_roles(apps)
+
+    assert role_permissions("Support") == EXPECTED["Support"]
+    assert role_permissions("Approver") == EXPECTED["Approver"]
