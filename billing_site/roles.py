@@ -25,7 +25,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     PRICING: (
         _perms("catalog", CATALOG_EDITABLE, ["view", "add", "change"])
         | _perms("catalog", ["tier", "ratewindow"], ["view", "add", "change", "delete"])
-        | _perms("catalog", ["planversion"], ["delete"])
+        | _perms("catalog", ["planversion", "price"], ["delete"])
         | _perms("catalog", ["taxrate"], ["view", "add", "change"])
         | {"billing_site.view_auditevent"}
     ),
@@ -59,6 +59,7 @@ def sync_roles_after_migrate(sender, apps=None, **kwargs) -> None:
     """After the last app's permissions exist (post_migrate runs per app, in INSTALLED_APPS order)."""
     from django.apps import apps as global_apps
 
-    if apps is None or sender.label != list(global_apps.get_app_configs())[-1].label:
+    if sender.label != list(global_apps.get_app_configs())[-1].label:
         return
-    sync_roles(apps)
+    # After ``flush`` (transactional tests, live-server tests) Django sends no ``apps``.
+    sync_roles(apps or global_apps)

@@ -35,7 +35,7 @@ EXPECTED = {
         for action in ["add", "change"]
     }
     | {f"catalog.{action}_{model}" for model in ["tier", "ratewindow"] for action in ["add", "change", "delete"]}
-    | {"catalog.delete_planversion"},
+    | {"catalog.delete_planversion", "catalog.delete_price"},
 }
 
 

@@ -167,7 +167,11 @@ def plan_version_archive(*, version: PlanVersion, actor: Actor, now: dt.datetime
 
 @transaction.atomic
 def plan_version_update(*, version: PlanVersion, actor: Actor, now: dt.datetime, notes: str) -> PlanVersion:
-    version = PlanVersion.objects.select_for_update().get(pk=version.pk)
+    version = PlanVersion.objects.select_for_update().select_related("plan").get(pk=version.pk)
+    if not version.is_editable:
+        raise DomainError(
+            "plan_version_published", f"{version} is published: its notes are part of what was published."
+        )
     before = {"notes": version.notes}
     version.notes = notes
     version.save(update_fields=["notes"])

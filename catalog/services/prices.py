@@ -240,3 +240,21 @@ def price_update(
     old, new = changed_fields(before, _price_snapshot(price))
     audit_record(actor=actor, action="price.updated", obj=price, now=now, before=old, after=new)
     return price
+
+
+@transaction.atomic
+def price_delete(*, price: Price, actor: Actor, now: dt.datetime) -> None:
+    """Remove a price from a draft plan version (a published one keeps what was sold)."""
+    price = Price.objects.select_for_update(of=("self",)).select_related("plan_version", "product").get(pk=price.pk)
+    if price.plan_version is None:
+        raise DomainError(
+            "addon_not_deletable",
+            f"“{price}” is an add-on that subscriptions may use. Deactivate it instead of deleting it.",
+        )
+    if not price.plan_version.is_editable:
+        raise DomainError(
+            "plan_version_published",
+            f"{price.plan_version} is published, so its prices cannot be deleted. Deactivate the price instead.",
+        )
+    audit_record(actor=actor, action="price.deleted", obj=price, now=now, before=_price_snapshot(price))
+    price.delete()

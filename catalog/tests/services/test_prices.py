@@ -7,7 +7,7 @@ from billing_site.models import AuditEvent
 from catalog.models import Price, Tier
 from catalog.selectors import price_quote
 from catalog.services.plans import plan_version_publish
-from catalog.services.prices import price_create, price_update
+from catalog.services.prices import price_create, price_delete, price_update
 from catalog.tests.factories import (
     ACTOR,
     STRIPE_GRADUATED_TIERS,
@@ -155,3 +155,27 @@ def test_unknown_field_is_refused():
         price_create(actor=ACTOR, now=T0, product=make_product(), currency="EUR", colour="red")
 
     assert error.value.code == "field_not_editable"
+
+
+def test_draft_price_can_be_deleted_and_the_deletion_is_audited():
+    price = make_price(plan_version=draft_version())
+    pk = price.pk
+
+    price_delete(price=price, actor=ACTOR, now=T0)
+
+    assert not Price.objects.filter(pk=pk).exists()
+    assert not Tier.objects.filter(price_id=pk).exists()
+    assert AuditEvent.objects.get(action="price.deleted").before["unit_amount"] == "10.000000000000"
+
+
+def test_published_and_addon_prices_cannot_be_deleted():
+    version = draft_version()
+    published = make_price(plan_version=version)
+    plan_version_publish(version=version, actor=ACTOR, now=T0)
+    addon = make_price()
+
+    for price, code in [(published, "plan_version_published"), (addon, "addon_not_deletable")]:
+        with pytest.raises(DomainError) as error:
+            price_delete(price=price, actor=ACTOR, now=T0)
+        assert error.value.code == code
+        assert Price.objects.filter(pk=price.pk).exists()
