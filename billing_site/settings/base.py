@@ -87,6 +87,15 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web app and the job worker share the file: WAL lets readers work during a write, IMMEDIATE
+    # transactions queue writers (instead of failing with "database is locked"), and the timeout is how
+    # long a writer waits.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 # One transaction per request: an API error (which DRF turns into a response) rolls back everything the
 # request wrote, so "nothing was changed" in an error message is true. /healthz opts out.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True

@@ -13,6 +13,10 @@ from django.core.management.base import BaseCommand
 from billing_site.demo_logins import DEMO_LOGINS
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the development web server and the job worker together (what `make run` starts)."
 
@@ -21,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
 
     def handle(self, *args, port: str, host: str, **options):
+        # A plain `kill` must stop the children too, as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _stop)
         base = f"http://{host}:{port}"
         manage = [sys.executable, "manage.py"]
         processes = [
