@@ -11,6 +11,7 @@ from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.money import validate_currency
 from billing_site.services.audit import audit_record, changed_fields, snapshot
+from billing_site.services.records import record_create, record_update
 from billing_site.services.validation import apply_changes, full_clean_or_raise
 from catalog.models import Coupon, CouponDuration, DiscountType, PromotionCode
 
@@ -133,26 +134,33 @@ def _validate_promotion_code(promo: PromotionCode) -> None:
 
 @transaction.atomic
 def promotion_code_create(*, actor: Actor, now: dt.datetime, **fields: Any) -> PromotionCode:
-    promo = PromotionCode(created_at=now)
-    apply_changes(promo, fields, allowed=PROMOTION_CODE_FIELDS)
-    _validate_promotion_code(promo)
-    promo.save()
-    audit_record(actor=actor, action="promotion_code.created", obj=promo, now=now, after=snapshot(promo))
-    return promo
+    return record_create(
+        PromotionCode(created_at=now),
+        fields=fields,
+        allowed=PROMOTION_CODE_FIELDS,
+        actor=actor,
+        now=now,
+        action="promotion_code.created",
+        validate=_validate_promotion_code,
+    )
 
 
 @transaction.atomic
 def promotion_code_update(
     *, promotion_code: PromotionCode, actor: Actor, now: dt.datetime, **changes: Any
 ) -> PromotionCode:
-    promo = PromotionCode.objects.select_for_update().get(pk=promotion_code.pk)
-    before = snapshot(promo)
-    if promo.times_redeemed and ({"code", "coupon"} & set(changes)):
+    return record_update(
+        PromotionCode.objects.select_for_update().get(pk=promotion_code.pk),
+        changes=changes,
+        allowed=PROMOTION_CODE_FIELDS,
+        actor=actor,
+        now=now,
+        action="promotion_code.updated",
+        validate=_validate_promotion_code,
+        check=_check_promotion_code_not_redeemed,
+    )
+
+
+def _check_promotion_code_not_redeemed(promo: PromotionCode, changed: list[str]) -> None:
+    if promo.times_redeemed and {"code", "coupon"} & set(changed):
         raise DomainError("promotion_code_redeemed", "A redeemed promotion code cannot get another code or coupon.")
-    if not apply_changes(promo, changes, allowed=PROMOTION_CODE_FIELDS):
-        return promo
-    _validate_promotion_code(promo)
-    promo.save()
-    old, new = changed_fields(before, snapshot(promo))
-    audit_record(actor=actor, action="promotion_code.updated", obj=promo, now=now, before=old, after=new)
-    return promo

@@ -10,8 +10,8 @@ from django.db.models import Max
 
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
-from billing_site.services.audit import audit_record, changed_fields, snapshot
-from billing_site.services.validation import apply_changes, full_clean_or_raise
+from billing_site.services.audit import audit_record, snapshot
+from billing_site.services.records import record_create, record_update
 from catalog.models import Plan, PlanVersion, PlanVersionStatus, Price, RateWindow, Tier
 from catalog.services.prices import price_validate
 
@@ -28,31 +28,36 @@ PLAN_VERSION_TRANSITIONS = {
 @transaction.atomic
 def plan_create(*, actor: Actor, now: dt.datetime, notes: str = "", **fields: Any) -> Plan:
     """A new plan comes with its first draft version, ready for prices."""
-    plan = Plan(created_at=now, updated_at=now)
-    apply_changes(plan, fields, allowed=PLAN_FIELDS)
-    full_clean_or_raise(plan)
-    plan.save()
-    audit_record(actor=actor, action="plan.created", obj=plan, now=now, after=snapshot(plan))
+    plan = record_create(
+        Plan(created_at=now, updated_at=now),
+        fields=fields,
+        allowed=PLAN_FIELDS,
+        actor=actor,
+        now=now,
+        action="plan.created",
+    )
     _version_create(plan=plan, actor=actor, now=now, notes=notes)
     return plan
 
 
 @transaction.atomic
 def plan_update(*, plan: Plan, actor: Actor, now: dt.datetime, **changes: Any) -> Plan:
-    plan = Plan.objects.select_for_update().get(pk=plan.pk)
-    before = snapshot(plan)
-    if "code" in changes and changes["code"] != plan.code and plan.versions.exclude(status="draft").exists():
+    return record_update(
+        Plan.objects.select_for_update().get(pk=plan.pk),
+        changes=changes,
+        allowed=PLAN_FIELDS,
+        actor=actor,
+        now=now,
+        action="plan.updated",
+        check=_check_plan_code_unused,
+    )
+
+
+def _check_plan_code_unused(plan: Plan, changed: list[str]) -> None:
+    if "code" in changed and plan.versions.exclude(status="draft").exists():
         raise DomainError(
             "plan_code_in_use", "The code of a plan with published versions cannot change.", fields={"code": "In use."}
         )
-    if not apply_changes(plan, changes, allowed=PLAN_FIELDS):
-        return plan
-    full_clean_or_raise(plan)
-    plan.updated_at = now
-    plan.save()
-    old, new = changed_fields(before, snapshot(plan))
-    audit_record(actor=actor, action="plan.updated", obj=plan, now=now, before=old, after=new)
-    return plan
 
 
 def _version_create(*, plan: Plan, actor: Actor, now: dt.datetime, notes: str = "") -> PlanVersion:

@@ -9,8 +9,8 @@ from django.db import transaction
 
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
-from billing_site.services.audit import audit_record, changed_fields, snapshot
-from billing_site.services.validation import apply_changes, full_clean_or_raise
+from billing_site.services.records import record_create, record_update
+from billing_site.services.validation import full_clean_or_raise
 from catalog.models import AGGREGATION_FIELDS, BillableMetric, Product
 from catalog.models.metric import AGGREGATIONS_WITHOUT_PROPERTY
 
@@ -20,26 +20,26 @@ METRIC_FIELDS = {"code", "name", "description", "aggregation", "property", "filt
 
 @transaction.atomic
 def product_create(*, actor: Actor, now: dt.datetime, **fields: Any) -> Product:
-    product = Product(created_at=now, updated_at=now)
-    apply_changes(product, fields, allowed=PRODUCT_FIELDS)
-    full_clean_or_raise(product)
-    product.save()
-    audit_record(actor=actor, action="product.created", obj=product, now=now, after=snapshot(product))
-    return product
+    return record_create(
+        Product(created_at=now, updated_at=now),
+        fields=fields,
+        allowed=PRODUCT_FIELDS,
+        actor=actor,
+        now=now,
+        action="product.created",
+    )
 
 
 @transaction.atomic
 def product_update(*, product: Product, actor: Actor, now: dt.datetime, **changes: Any) -> Product:
-    product = Product.objects.select_for_update().get(pk=product.pk)
-    before = snapshot(product)
-    if not apply_changes(product, changes, allowed=PRODUCT_FIELDS):
-        return product
-    full_clean_or_raise(product)
-    product.updated_at = now
-    product.save()
-    old, new = changed_fields(before, snapshot(product))
-    audit_record(actor=actor, action="product.updated", obj=product, now=now, before=old, after=new)
-    return product
+    return record_update(
+        Product.objects.select_for_update().get(pk=product.pk),
+        changes=changes,
+        allowed=PRODUCT_FIELDS,
+        actor=actor,
+        now=now,
+        action="product.updated",
+    )
 
 
 def _validate_metric(metric: BillableMetric) -> None:
@@ -64,22 +64,33 @@ def _validate_metric(metric: BillableMetric) -> None:
 
 @transaction.atomic
 def metric_create(*, actor: Actor, now: dt.datetime, **fields: Any) -> BillableMetric:
-    metric = BillableMetric(created_at=now, updated_at=now)
-    apply_changes(metric, fields, allowed=METRIC_FIELDS)
-    _validate_metric(metric)
-    metric.save()
-    audit_record(actor=actor, action="metric.created", obj=metric, now=now, after=snapshot(metric))
-    return metric
+    return record_create(
+        BillableMetric(created_at=now, updated_at=now),
+        fields=fields,
+        allowed=METRIC_FIELDS,
+        actor=actor,
+        now=now,
+        action="metric.created",
+        validate=_validate_metric,
+    )
 
 
 @transaction.atomic
 def metric_update(*, metric: BillableMetric, actor: Actor, now: dt.datetime, **changes: Any) -> BillableMetric:
     """How a metric counts cannot change while a published price bills by it: that would rewrite agreed prices."""
-    metric = BillableMetric.objects.select_for_update().get(pk=metric.pk)
-    before = snapshot(metric)
-    changed = apply_changes(metric, changes, allowed=METRIC_FIELDS)
-    if not changed:
-        return metric
+    return record_update(
+        BillableMetric.objects.select_for_update().get(pk=metric.pk),
+        changes=changes,
+        allowed=METRIC_FIELDS,
+        actor=actor,
+        now=now,
+        action="metric.updated",
+        validate=_validate_metric,
+        check=_check_metric_not_in_use,
+    )
+
+
+def _check_metric_not_in_use(metric: BillableMetric, changed: list[str]) -> None:
     locked = sorted(set(changed) & AGGREGATION_FIELDS)
     if locked and metric.prices.filter(plan_version__status="published").exists():
         raise DomainError(
@@ -88,9 +99,3 @@ def metric_update(*, metric: BillableMetric, actor: Actor, now: dt.datetime, **c
             "Create a new metric and use it in a new plan version instead.",
             fields={name: "Used by published prices." for name in locked},
         )
-    _validate_metric(metric)
-    metric.updated_at = now
-    metric.save()
-    old, new = changed_fields(before, snapshot(metric))
-    audit_record(actor=actor, action="metric.updated", obj=metric, now=now, before=old, after=new)
-    return metric

@@ -10,8 +10,8 @@ from django.db import transaction
 
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
-from billing_site.services.audit import audit_record, changed_fields, snapshot
-from billing_site.services.validation import apply_changes, full_clean_or_raise
+from billing_site.services.records import record_create, record_update
+from billing_site.services.validation import full_clean_or_raise
 from catalog.models import TaxRate
 from catalog.models.tax_rate import NEEDS_EXEMPTION_REASON, TaxRateCategory
 
@@ -52,24 +52,26 @@ def tax_rate_validate(rate: TaxRate) -> None:
 
 @transaction.atomic
 def tax_rate_create(*, actor: Actor, now: dt.datetime, **fields: Any) -> TaxRate:
-    rate = TaxRate(created_at=now, updated_at=now)
-    apply_changes(rate, fields, allowed=TAX_RATE_FIELDS)
-    tax_rate_validate(rate)
-    rate.save()
-    audit_record(actor=actor, action="tax_rate.created", obj=rate, now=now, after=snapshot(rate))
-    return rate
+    return record_create(
+        TaxRate(created_at=now, updated_at=now),
+        fields=fields,
+        allowed=TAX_RATE_FIELDS,
+        actor=actor,
+        now=now,
+        action="tax_rate.created",
+        validate=tax_rate_validate,
+    )
 
 
 @transaction.atomic
 def tax_rate_update(*, tax_rate: TaxRate, actor: Actor, now: dt.datetime, **changes: Any) -> TaxRate:
     """Finalized invoices keep the rate they were issued with, so a change only affects new invoices."""
-    rate = TaxRate.objects.select_for_update().get(pk=tax_rate.pk)
-    before = snapshot(rate)
-    if not apply_changes(rate, changes, allowed=TAX_RATE_FIELDS):
-        return rate
-    tax_rate_validate(rate)
-    rate.updated_at = now
-    rate.save()
-    old, new = changed_fields(before, snapshot(rate))
-    audit_record(actor=actor, action="tax_rate.updated", obj=rate, now=now, before=old, after=new)
-    return rate
+    return record_update(
+        TaxRate.objects.select_for_update().get(pk=tax_rate.pk),
+        changes=changes,
+        allowed=TAX_RATE_FIELDS,
+        actor=actor,
+        now=now,
+        action="tax_rate.updated",
+        validate=tax_rate_validate,
+    )
