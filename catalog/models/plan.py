@@ -48,7 +48,7 @@ class PlanVersion(models.Model):
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True, editable=False)
 
     class Meta:
-        ordering = ["plan", "-number"]
+        ordering = ["plan_id", "-number"]
         verbose_name = _("plan version")
         verbose_name_plural = _("plan versions")
         constraints = [

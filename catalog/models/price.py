@@ -209,7 +209,7 @@ class Tier(models.Model):
     )
 
     class Meta:
-        ordering = ["price", "position", "id"]
+        ordering = ["price_id", "position", "id"]
         verbose_name = _("tier")
         verbose_name_plural = _("tiers")
 
@@ -233,7 +233,7 @@ class RateWindow(models.Model):
     )
 
     class Meta:
-        ordering = ["price", "start_time", "id"]
+        ordering = ["price_id", "start_time", "id"]
         verbose_name = _("time-of-use window")
         verbose_name_plural = _("time-of-use windows")
 
