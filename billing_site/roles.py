@@ -11,6 +11,8 @@ FINANCE = "Finance"
 SUPPORT = "Support"
 APPROVER = "Approver"
 
+CUSTOMER_MODELS = ["customer", "subscription", "subscriptionitem", "scheduledchange", "pendingline", "usagealert"]
+CUSTOMER_READ_ONLY = ["usageevent", "usagealertcrossing", "testclock"]
 CATALOG_EDITABLE = ["product", "billablemetric", "plan", "planversion", "price", "coupon", "promotioncode"]
 CATALOG_ALL = [*CATALOG_EDITABLE, "tier", "ratewindow", "taxrate"]
 
@@ -27,15 +29,29 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("catalog", ["tier", "ratewindow"], ["view", "add", "change", "delete"])
         | _perms("catalog", ["planversion", "price"], ["delete"])
         | _perms("catalog", ["taxrate"], ["view", "add", "change"])
+        | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
         | {"billing_site.view_auditevent"}
     ),
     FINANCE: (
         _perms("catalog", CATALOG_ALL, ["view"])
         | _perms("catalog", ["taxrate"], ["add", "change"])
+        | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
+        | _perms("subscriptions", CUSTOMER_MODELS, ["add", "change"])
+        | _perms("subscriptions", ["testclock"], ["add", "change", "delete"])
         | {"billing_site.view_auditevent"}
     ),
-    SUPPORT: _perms("catalog", CATALOG_ALL, ["view"]) | {"billing_site.view_auditevent"},
-    APPROVER: _perms("catalog", CATALOG_ALL, ["view"]) | {"billing_site.view_auditevent"},
+    # Support finds customers and pauses or resumes a subscription, but changes no prices.
+    SUPPORT: (
+        _perms("catalog", CATALOG_ALL, ["view"])
+        | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
+        | _perms("subscriptions", ["customer", "subscription"], ["change"])
+        | {"billing_site.view_auditevent"}
+    ),
+    APPROVER: (
+        _perms("catalog", CATALOG_ALL, ["view"])
+        | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
+        | {"billing_site.view_auditevent"}
+    ),
 }
 
 

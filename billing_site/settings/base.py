@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_q",
     "billing_site.apps.BillingSiteConfig",
     "catalog",
+    "subscriptions",
 ]
 
 MIDDLEWARE = [

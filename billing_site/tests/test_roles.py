@@ -22,13 +22,26 @@ CATALOG_MODELS = [
 ]
 CATALOG_READ = {f"catalog.view_{model}" for model in CATALOG_MODELS}
 AUDIT_READ = {"billing_site.view_auditevent"}
+CUSTOMER_MODELS = ["customer", "subscription", "subscriptionitem", "scheduledchange", "pendingline", "usagealert"]
+CUSTOMERS_READ = {
+    f"subscriptions.view_{model}" for model in [*CUSTOMER_MODELS, "usageevent", "usagealertcrossing", "testclock"]
+}
 
 EXPECTED = {
-    "Support": CATALOG_READ | AUDIT_READ,
-    "Approver": CATALOG_READ | AUDIT_READ,
-    "Finance": CATALOG_READ | AUDIT_READ | {"catalog.add_taxrate", "catalog.change_taxrate"},
+    "Support": CATALOG_READ
+    | AUDIT_READ
+    | CUSTOMERS_READ
+    | {"subscriptions.change_customer", "subscriptions.change_subscription"},
+    "Approver": CATALOG_READ | AUDIT_READ | CUSTOMERS_READ,
+    "Finance": CATALOG_READ
+    | AUDIT_READ
+    | CUSTOMERS_READ
+    | {"catalog.add_taxrate", "catalog.change_taxrate"}
+    | {f"subscriptions.{action}_{model}" for model in CUSTOMER_MODELS for action in ["add", "change"]}
+    | {"subscriptions.add_testclock", "subscriptions.change_testclock", "subscriptions.delete_testclock"},
     "Pricing": CATALOG_READ
     | AUDIT_READ
+    | CUSTOMERS_READ
     | {
         f"catalog.{action}_{model}"
         for model in ["product", "billablemetric", "plan", "planversion", "price", "coupon", "promotioncode", "taxrate"]

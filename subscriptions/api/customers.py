@@ -1,0 +1,3 @@
+"""API: customers (see subscriptions/api/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: subscriptions (see subscriptions/api/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: test_clocks (see subscriptions/api/urls.py)."""
+
+urlpatterns: list = []

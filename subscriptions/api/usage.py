@@ -1,0 +1,3 @@
+"""API: usage (see subscriptions/api/urls.py)."""
+
+urlpatterns: list = []
