@@ -148,6 +148,11 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", False)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Billing back-office")
 
+# Subscriptions: what happens when a trial ends and the customer has no payment method on file.
+# "convert" (becomes active; invoices are sent), "cancel" (Stripe's default for such trials) or "pause"
+# (paused until a payment method arrives and someone resumes it).
+TRIAL_END_WITHOUT_PAYMENT_METHOD = os.environ.get("TRIAL_END_WITHOUT_PAYMENT_METHOD", "cancel")
+
 # Money
 CURRENCIES = None  # django-money: every ISO 4217 currency
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")

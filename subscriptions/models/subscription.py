@@ -86,6 +86,10 @@ class Subscription(models.Model):
         help_text=_("While collection is paused: what happens to new invoices."),
     )  # fmt: skip
     pause_resumes_at = models.DateTimeField(_("collection resumes"), null=True, blank=True)
+    service_paused_at = models.DateTimeField(
+        _("service paused since"), null=True, blank=True, editable=False,
+        help_text=_("When the service pause began: on resume the billing period moves on by the time paused."),
+    )  # fmt: skip
     service_paused_until = models.DateTimeField(
         _("service paused until"), null=True, blank=True,
         help_text=_("While the service is paused no charges accrue; it resumes at this time."),
@@ -112,7 +116,7 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        plan = self.plan_version.plan.name if self.plan_version_id else _("Custom prices")
+        plan = self.plan_version.plan.name if self.plan_version is not None else _("Custom prices")
         return f"{self.customer} · {plan} (#{self.pk})"
 
 
@@ -195,4 +199,4 @@ class PendingLine(models.Model):
         verbose_name_plural = _("pending invoice lines")
 
     def __str__(self) -> str:
-        return f"{self.description}: {self.amount} {self.currency}"
+        return f"{self.description}: {self.amount}"  # a Money: amount and currency
