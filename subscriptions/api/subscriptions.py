@@ -164,6 +164,11 @@ class PlanChoiceMixin(serializers.Serializer):
 class SubscriptionCreateInput(PlanChoiceMixin, StrictInput):
     customer = IdField(queryset=Customer.objects.all(), help_text="Customer id.")
     quantity = serializers.IntegerField(required=False, max_value=INT_MAX, help_text="Seats of the plan. Default 1.")
+    interval = serializers.ChoiceField(
+        choices=["day", "week", "month", "year"],
+        required=False,
+        help_text="The billing cycle, when the plan is sold in several (e.g. monthly and yearly).",
+    )
     items = ItemInput(many=True, required=False, help_text="Price items with their quantities.")
     addons = ItemInput(many=True, required=False, help_text="Add-ons: prices sold on their own.")
     trial_end = serializers.DateTimeField(required=False, allow_null=True, help_text="Explicit end of the trial.")

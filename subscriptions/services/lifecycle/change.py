@@ -102,6 +102,14 @@ def _error(code: str, message: str, field: str | None = None) -> DomainError:
     return DomainError(code, message, fields={field: message} if field else None)
 
 
+def _interval_change_error() -> DomainError:
+    return _error(
+        "interval_change_not_supported",
+        "The new prices bill on another cycle than this subscription. Changing the billing cycle is not "
+        "supported: cancel this subscription and start a new one.",
+    )
+
+
 def _check_can_change(subscription: Subscription, *, when: str, scheduled: bool) -> None:
     if subscription.status in ENDED:
         raise _error(
@@ -220,7 +228,18 @@ def change_plan(
     elif version_changed is None:
         new_plan = [replace(i, quantity=i.quantity if i.metered else seats) for i in old_plan]
     else:
-        new_plan = plan_items(version, seats)
+        try:
+            new_plan = plan_items(
+                version,
+                seats,
+                currency=subscription.currency,
+                interval=subscription.interval,
+                interval_count=subscription.interval_count,
+            )
+        except DomainError as error:
+            if error.code != "plan_interval_not_offered":
+                raise
+            raise _interval_change_error() from error
     new_explicit = explicit_items(items, is_addon=False, check_available=check_available) if items is not None else None
     if version is None and quantity is not None:
         if new_explicit is not None or not any(not i.metered for i in old_explicit):
@@ -236,11 +255,7 @@ def change_plan(
 
     interval = check_items(new, currency=subscription.currency)
     if interval != (subscription.interval, subscription.interval_count):
-        raise _error(
-            "interval_change_not_supported",
-            "The new prices bill on another cycle than this subscription. Changing the billing cycle is not "
-            "supported: cancel this subscription and start a new one.",
-        )
+        raise _interval_change_error()
     old_map = {i.price.pk: i for i in old}
     new_map = {i.price.pk: i for i in new}
     if version_changed is None and old_map == new_map:

@@ -118,6 +118,7 @@ def subscription_create(
     items: Iterable[Any] = (),
     addons: Iterable[Any] = (),
     quantity: int = 1,
+    interval: str | None = None,
     trial_end: dt.datetime | None = None,
     trial_from_price: bool = True,
     coupon: Coupon | None = None,
@@ -130,7 +131,8 @@ def subscription_create(
     """Start a subscription now: active, or trialing when a price (or ``trial_end``) gives a trial.
 
     ``plan_version`` takes a Plan (its current published version) or a published PlanVersion; its
-    licensed prices get ``quantity`` (seats), metered ones quantity 1. ``items`` adds prices with
+    prices in the customer's currency are used (``interval`` chooses the cycle when the plan offers
+    several): licensed prices get ``quantity`` (seats), metered ones quantity 1. ``items`` adds prices with
     their own quantities, ``addons`` standalone add-on prices; ``[(price, quantity)]``, ``[price]``
     or ``[{"price": …, "quantity": …}]``. All prices share the customer's currency and one billing
     cycle.
@@ -149,7 +151,7 @@ def subscription_create(
     version = None
     if plan_version is not None:
         version = resolve_plan_version(plan_version)
-        planned = plan_items(version, quantity)
+        planned = plan_items(version, quantity, currency=customer.currency, interval=interval)
     elif quantity != 1:
         raise _error(
             "quantity_needs_plan",

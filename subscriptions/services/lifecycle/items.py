@@ -126,9 +126,41 @@ def resolve_plan_version(plan: Plan | PlanVersion, *, field: str = "plan_version
     return plan
 
 
-def plan_items(version: PlanVersion, quantity: int) -> list[PlannedItem]:
-    """The active prices of a plan version: licensed ones at ``quantity``, metered ones at 1."""
-    prices = version.prices.filter(active=True).select_related("product", "plan_version").order_by("id")
+def plan_items(
+    version: PlanVersion,
+    quantity: int,
+    *,
+    currency: str,
+    interval: str | None = None,
+    interval_count: int | None = None,
+) -> list[PlannedItem]:
+    """The active prices of a plan version in ``currency`` and one billing cycle: licensed ones at
+    ``quantity``, metered ones at 1.
+
+    A version may be sold in several currencies and cycles (monthly and yearly); the customer's
+    currency picks the prices, and ``interval`` picks the cycle when there is more than one.
+    """
+    active = list(version.prices.filter(active=True).select_related("product", "plan_version").order_by("id"))
+    prices = [price for price in active if price.currency == currency]
+    if not prices:
+        offered = ", ".join(sorted({price.currency for price in active})) or "no currency"
+        raise _items_error(
+            "plan_not_in_currency", "plan", f"{version} has no prices in {currency}; it is sold in {offered}."
+        )
+    if interval is not None:
+        prices = [
+            p
+            for p in prices
+            if p.interval == interval and (interval_count is None or p.interval_count == interval_count)
+        ]
+        if not prices:
+            raise _items_error("plan_interval_not_offered", "interval", f"{version} is not sold per {interval}.")
+    cycles = sorted({(price.interval, price.interval_count) for price in prices})
+    if len(cycles) > 1:
+        names = " and ".join(f"every {count} {name}s" if count > 1 else f"per {name}" for name, count in cycles)
+        raise _items_error(
+            "plan_interval_required", "interval", f"{version} is sold {names}: choose the billing interval."
+        )
     return [
         PlannedItem(price=price, quantity=1 if price.usage_type == UsageType.METERED else quantity) for price in prices
     ]

@@ -289,7 +289,7 @@ def test_a_failure_part_way_leaves_nothing_behind(db, monkeypatch):
         raise RuntimeError("disk full")
 
     before = counts()
-    monkeypatch.setattr("catalog.management.commands.seed_demo.demo_users_create", fail)
+    monkeypatch.setattr("billing_site.management.commands.seed_demo.demo_users_create", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         seed()
     assert counts() == before
@@ -303,3 +303,27 @@ def test_refuses_to_run_with_production_settings(db):
         seed()
     assert counts()["Product"] == 0
     assert get_user_model().objects.count() == 0
+
+
+def test_demo_customers_have_subscriptions_usage_and_a_test_clock(seeded):
+    from subscriptions.models import Customer, Subscription, TestClock, UsageAlert, UsageEvent
+
+    assert list(Customer.objects.order_by("external_id").values_list("external_id", "country", "currency")) == [
+        ("", "NL", "EUR"),
+        ("crm-1001", "NL", "EUR"),
+        ("crm-1002", "SE", "SEK"),
+        ("crm-1003", "DE", "EUR"),
+        ("crm-1004", "NL", "EUR"),
+        ("crm-1005", "NL", "EUR"),
+    ]
+    acme = Subscription.objects.get(customer__external_id="crm-1001")
+    assert sorted((i.price.currency, i.quantity, i.is_addon) for i in acme.items.select_related("price")) == [
+        ("EUR", 1, True),
+        ("EUR", 15, False),
+    ]
+    assert Subscription.objects.get(customer__external_id="crm-1002").items.get().price.unit_amount == Decimal("89.00")
+    assert Subscription.objects.get(customer__external_id="crm-1005").cancel_at_period_end is True
+    assert UsageEvent.objects.count() == 800 + 3000 + 288 + 60
+    assert UsageAlert.objects.get().threshold == Decimal("2500")
+    clock = TestClock.objects.get()
+    assert [c.name for c in clock.customers.all()] == ["Test Customer (clock)"]

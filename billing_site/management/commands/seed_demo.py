@@ -1,4 +1,8 @@
-"""Load the demo catalog and the demo staff logins (development and demos only)."""
+"""Load the demo catalog, customers with subscriptions and usage, and the demo staff logins.
+
+Lives in billing_site because it wires the apps together (catalog, then subscriptions). Development
+and demos only.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from billing_site.demo_logins import DEMO_LOGINS
 from billing_site.errors import DomainError
 from catalog.demo import DemoCatalog, demo_catalog_create, demo_users_create
 from catalog.models import BillableMetric, Coupon, Plan, PlanVersionStatus, Price, Product, PromotionCode, TaxRate
+from subscriptions.demo import DemoSubscriptions, demo_subscriptions_create
 
 # Any of these means someone already built a catalog: demo data would duplicate or clash with it.
 CATALOG_MODELS = [Product, BillableMetric, Plan, Price, Coupon, PromotionCode, TaxRate]
@@ -29,8 +34,8 @@ def catalog_contents() -> dict[str, int]:
 
 class Command(BaseCommand):
     help = (
-        "Load the demo catalog (products, plans, prices, coupons, tax rates) and the demo staff logins into an "
-        "empty catalog. Refuses to run on a catalog that already has data, so nothing is ever duplicated."
+        "Load the demo catalog (products, plans, prices, coupons, tax rates), demo customers with subscriptions "
+        "and usage, and the demo staff logins into an empty catalog. Refuses to run on a catalog that already has data, so nothing is ever duplicated."
     )
 
     def add_arguments(self, parser):
@@ -62,13 +67,14 @@ class Command(BaseCommand):
                 )
             try:
                 built = demo_catalog_create(actor=actor, now=now)
+                customers = demo_subscriptions_create(actor=actor, now=now)
             except DomainError as error:
                 raise CommandError(f"The demo catalog could not be built: {error.message}") from error
             users = demo_users_create()
 
-        self._summary(built, users)
+        self._summary(built, users, customers)
 
-    def _summary(self, built: DemoCatalog, users: list[tuple[str, bool]]) -> None:
+    def _summary(self, built: DemoCatalog, users: list[tuple[str, bool]], customers: DemoSubscriptions) -> None:
         """What is in the catalog now (it was empty before, so that is what was created)."""
         plan_prices = Price.objects.filter(plan_version__isnull=False)
         draft_prices = plan_prices.filter(plan_version__status=PlanVersionStatus.DRAFT).count()
@@ -87,6 +93,10 @@ class Command(BaseCommand):
         )
         out(f"  {Coupon.objects.count()} coupons; promotion codes: {', '.join(built.promotion_codes)}")
         out(f"  {TaxRate.objects.count()} tax rates")
+        out(
+            f"  {len(customers.customers)} customers (one on the test clock “Demo: upgrade mid-month”), "
+            f"{len(customers.subscriptions)} live subscriptions, {customers.usage_events:,} usage events this period"
+        )
         passwords = {username: password for username, password, _ in DEMO_LOGINS}
         if created:
             shared = {passwords[name] for name in created}
