@@ -228,7 +228,14 @@ def change_summary(event: AuditEvent) -> list[tuple[str, str, str]]:
     before, after = event.before or {}, event.after or {}
     if not isinstance(before, dict) or not isinstance(after, dict) or not before:
         return []
-    names = [name for name in after if name not in _NOT_SHOWN and before.get(name) != after.get(name)]
+    names = [
+        name
+        for name in after
+        if name not in _NOT_SHOWN
+        and before.get(name) != after.get(name)
+        # Lists of records (items, pending lines) are what the event's own summary line describes in words.
+        and not isinstance(after.get(name) or before.get(name), list | dict)
+    ]
     return [(_field_label(event, name), _short(before.get(name)), _short(after.get(name))) for name in names[:8]]
 
 
