@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
-
+from billing_site.api.views import route
 from catalog.api import views
-
-
-def route(pattern: str, view: type[views.CatalogApi], name: str) -> list[URLPattern]:
-    """``pattern`` and ``pattern/``; only the first is documented (``schema = None`` hides the twin)."""
-    twin = type(view.__name__, (view,), {"schema": None, "__doc__": view.__doc__})
-    return [path(pattern, view.as_view(), name=name), path(f"{pattern}/", twin.as_view())]
-
 
 urlpatterns = [
     *route("products", views.ProductListApi, "product-list"),

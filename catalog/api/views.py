@@ -6,23 +6,18 @@ so the API validates, audits and rolls back exactly like the admin does.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, status
-from rest_framework.generics import GenericAPIView
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 
 from billing_site import clock
-from billing_site.actors import Actor
+from billing_site.api.views import ApiView, ReadScope, responses
 from billing_site.errors import DomainError
-from billing_site.models import ApiKey
 from catalog.api import filters
 from catalog.api.serializers import (
     CouponInput,
     CouponOutput,
-    ErrorOutput,
     MetricInput,
     MetricOutput,
     PlanCreateInput,
@@ -58,62 +53,20 @@ from catalog.services.prices import price_create, price_spec, price_update
 from catalog.services.products import metric_create, metric_update, product_create, product_update
 from catalog.services.tax_rates import tax_rate_create, tax_rate_update
 
-_ERRORS = {
-    400: OpenApiResponse(ErrorOutput, description="Bad input. `error.fields` names what to fix."),
-    401: OpenApiResponse(ErrorOutput, description="No API key, or a revoked one."),
-    403: OpenApiResponse(ErrorOutput, description="The API key lacks the scope this request needs."),
-    404: OpenApiResponse(ErrorOutput, description="Nothing with this id."),
-}
-
-
-def _responses(ok: int, output: Any, *errors: int) -> dict[int, Any]:
-    return {ok: output, **{code: _ERRORS[code] for code in (401, 403, *errors)}}
-
 
 def _plan_versions() -> QuerySet[PlanVersion]:
     return PlanVersion.objects.select_related("plan").prefetch_related(Prefetch("prices", queryset=price_list()))
 
 
-class ReadScope(permissions.BasePermission):
-    """Needs only the ``read`` scope whatever the method: for POSTs that compute and store nothing."""
-
-    message = "This API key does not have the “read” scope this request needs."
-
-    def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, ApiKey) and request.auth.has_scope("read")
-
-
-class CatalogApi(GenericAPIView):
-    """Shared plumbing of the catalog views: the acting API key, validated input, list pages."""
-
-    output_serializer: type[serializers.BaseSerializer]
-
-    def actor(self) -> Actor:
-        return Actor.api_key(self.request.auth)
-
-    def validated(self, input_serializer: type[serializers.Serializer], *, partial: bool = False) -> dict[str, Any]:
-        serializer = input_serializer(data=self.request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def output(self, obj: Any, *, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(self.output_serializer(obj).data, status=status_code)
-
-    def list_page(self, queryset: QuerySet | None = None) -> Response:
-        queryset = self.filter_queryset(self.get_queryset()) if queryset is None else queryset
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.output_serializer(page, many=True).data)
-
-
 # --- products -----------------------------------------------------------------------------
 
 
-class ProductListApi(CatalogApi):
+class ProductListApi(ApiView):
     queryset = Product.objects.all()
     filterset_class = filters.ProductFilter
     output_serializer = ProductOutput
 
-    @extend_schema(tags=["Products"], summary="List products", responses=_responses(200, ProductOutput(many=True), 400))
+    @extend_schema(tags=["Products"], summary="List products", responses=responses(200, ProductOutput(many=True), 400))
     def get(self, request):
         return self.list_page()
 
@@ -121,18 +74,18 @@ class ProductListApi(CatalogApi):
         tags=["Products"],
         summary="Create a product",
         request=ProductInput,
-        responses=_responses(201, ProductOutput, 400),
+        responses=responses(201, ProductOutput, 400),
     )
     def post(self, request):
         product = product_create(actor=self.actor(), now=clock.now(), **self.validated(ProductInput))
         return self.output(product, status_code=status.HTTP_201_CREATED)
 
 
-class ProductDetailApi(CatalogApi):
+class ProductDetailApi(ApiView):
     queryset = Product.objects.all()
     output_serializer = ProductOutput
 
-    @extend_schema(tags=["Products"], summary="Get a product", responses=_responses(200, ProductOutput, 404))
+    @extend_schema(tags=["Products"], summary="Get a product", responses=responses(200, ProductOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
@@ -140,7 +93,7 @@ class ProductDetailApi(CatalogApi):
         tags=["Products"],
         summary="Change a product",
         request=ProductInput,
-        responses=_responses(200, ProductOutput, 400, 404),
+        responses=responses(200, ProductOutput, 400, 404),
     )
     def patch(self, request, pk: int):
         product = self.get_object()
@@ -151,13 +104,13 @@ class ProductDetailApi(CatalogApi):
 # --- usage metrics ------------------------------------------------------------------------
 
 
-class MetricListApi(CatalogApi):
+class MetricListApi(ApiView):
     queryset = BillableMetric.objects.all()
     filterset_class = filters.MetricFilter
     output_serializer = MetricOutput
 
     @extend_schema(
-        tags=["Usage metrics"], summary="List usage metrics", responses=_responses(200, MetricOutput(many=True), 400)
+        tags=["Usage metrics"], summary="List usage metrics", responses=responses(200, MetricOutput(many=True), 400)
     )
     def get(self, request):
         return self.list_page()
@@ -166,18 +119,18 @@ class MetricListApi(CatalogApi):
         tags=["Usage metrics"],
         summary="Create a usage metric",
         request=MetricInput,
-        responses=_responses(201, MetricOutput, 400),
+        responses=responses(201, MetricOutput, 400),
     )
     def post(self, request):
         metric = metric_create(actor=self.actor(), now=clock.now(), **self.validated(MetricInput))
         return self.output(metric, status_code=status.HTTP_201_CREATED)
 
 
-class MetricDetailApi(CatalogApi):
+class MetricDetailApi(ApiView):
     queryset = BillableMetric.objects.all()
     output_serializer = MetricOutput
 
-    @extend_schema(tags=["Usage metrics"], summary="Get a usage metric", responses=_responses(200, MetricOutput, 404))
+    @extend_schema(tags=["Usage metrics"], summary="Get a usage metric", responses=responses(200, MetricOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
@@ -187,7 +140,7 @@ class MetricDetailApi(CatalogApi):
         description="How a metric counts (code, aggregation, property, filters) cannot change while published "
         "prices bill by it (`metric_in_use`).",
         request=MetricInput,
-        responses=_responses(200, MetricOutput, 400, 404),
+        responses=responses(200, MetricOutput, 400, 404),
     )
     def patch(self, request, pk: int):
         metric = self.get_object()
@@ -198,7 +151,7 @@ class MetricDetailApi(CatalogApi):
 # --- plans and versions -------------------------------------------------------------------
 
 
-class PlanListApi(CatalogApi):
+class PlanListApi(ApiView):
     filterset_class = filters.PlanFilter
     output_serializer = PlanOutput
 
@@ -208,7 +161,7 @@ class PlanListApi(CatalogApi):
     @extend_schema(
         tags=["Plans"],
         summary="List plans with their versions and prices",
-        responses=_responses(200, PlanOutput(many=True), 400),
+        responses=responses(200, PlanOutput(many=True), 400),
     )
     def get(self, request):
         return self.list_page()
@@ -218,25 +171,25 @@ class PlanListApi(CatalogApi):
         summary="Create a plan",
         description="The plan starts with one draft version (v1), ready for prices.",
         request=PlanCreateInput,
-        responses=_responses(201, PlanOutput, 400),
+        responses=responses(201, PlanOutput, 400),
     )
     def post(self, request):
         plan = plan_create(actor=self.actor(), now=clock.now(), **self.validated(PlanCreateInput))
         return self.output(plan_list().get(pk=plan.pk), status_code=status.HTTP_201_CREATED)
 
 
-class PlanDetailApi(CatalogApi):
+class PlanDetailApi(ApiView):
     output_serializer = PlanOutput
 
     def get_queryset(self) -> QuerySet[Plan]:
         return plan_list()
 
-    @extend_schema(tags=["Plans"], summary="Get a plan", responses=_responses(200, PlanOutput, 404))
+    @extend_schema(tags=["Plans"], summary="Get a plan", responses=responses(200, PlanOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
     @extend_schema(
-        tags=["Plans"], summary="Change a plan", request=PlanInput, responses=_responses(200, PlanOutput, 400, 404)
+        tags=["Plans"], summary="Change a plan", request=PlanInput, responses=responses(200, PlanOutput, 400, 404)
     )
     def patch(self, request, pk: int):
         plan = self.get_object()
@@ -244,7 +197,7 @@ class PlanDetailApi(CatalogApi):
         return self.output(plan_list().get(pk=plan.pk))
 
 
-class PlanVersionListApi(CatalogApi):
+class PlanVersionListApi(ApiView):
     """The versions of one plan; POST starts a new draft."""
 
     queryset = Plan.objects.all()
@@ -253,7 +206,7 @@ class PlanVersionListApi(CatalogApi):
     @extend_schema(
         tags=["Plans"],
         summary="List the versions of a plan",
-        responses=_responses(200, PlanVersionOutput(many=True), 404),
+        responses=responses(200, PlanVersionOutput(many=True), 404),
     )
     def get(self, request, pk: int):
         return self.list_page(_plan_versions().filter(plan=self.get_object()))
@@ -264,7 +217,7 @@ class PlanVersionListApi(CatalogApi):
         description="Copies the prices of `from_version` (default: the current published version). "
         "A plan has at most one draft (`draft_exists`).",
         request=PlanVersionCreateInput,
-        responses=_responses(201, PlanVersionOutput, 400, 404),
+        responses=responses(201, PlanVersionOutput, 400, 404),
     )
     def post(self, request, pk: int):
         plan = self.get_object()
@@ -273,18 +226,18 @@ class PlanVersionListApi(CatalogApi):
         return self.output(_plan_versions().get(pk=version.pk), status_code=status.HTTP_201_CREATED)
 
 
-class PlanVersionDetailApi(CatalogApi):
+class PlanVersionDetailApi(ApiView):
     output_serializer = PlanVersionOutput
 
     def get_queryset(self) -> QuerySet[PlanVersion]:
         return _plan_versions()
 
-    @extend_schema(tags=["Plans"], summary="Get a plan version", responses=_responses(200, PlanVersionOutput, 404))
+    @extend_schema(tags=["Plans"], summary="Get a plan version", responses=responses(200, PlanVersionOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
 
-class PlanVersionPublishApi(CatalogApi):
+class PlanVersionPublishApi(ApiView):
     queryset = PlanVersion.objects.all()
     output_serializer = PlanVersionOutput
 
@@ -293,14 +246,14 @@ class PlanVersionPublishApi(CatalogApi):
         summary="Publish a draft version",
         description="Checks every price again, then freezes the version: its prices can no longer change.",
         request=None,
-        responses=_responses(200, PlanVersionOutput, 400, 404),
+        responses=responses(200, PlanVersionOutput, 400, 404),
     )
     def post(self, request, pk: int):
         version = plan_version_publish(version=self.get_object(), actor=self.actor(), now=clock.now())
         return self.output(_plan_versions().get(pk=version.pk))
 
 
-class PlanVersionArchiveApi(CatalogApi):
+class PlanVersionArchiveApi(ApiView):
     queryset = PlanVersion.objects.all()
     output_serializer = PlanVersionOutput
 
@@ -309,7 +262,7 @@ class PlanVersionArchiveApi(CatalogApi):
         summary="Archive a published version",
         description="No new subscriptions on this version; existing ones keep what they agreed to.",
         request=PlanVersionArchiveInput,
-        responses=_responses(200, PlanVersionOutput, 400, 404),
+        responses=responses(200, PlanVersionOutput, 400, 404),
     )
     def post(self, request, pk: int):
         version = self.get_object()
@@ -321,14 +274,14 @@ class PlanVersionArchiveApi(CatalogApi):
 # --- prices -------------------------------------------------------------------------------
 
 
-class PriceListApi(CatalogApi):
+class PriceListApi(ApiView):
     filterset_class = filters.PriceFilter
     output_serializer = PriceOutput
 
     def get_queryset(self) -> QuerySet[Price]:
         return price_list()
 
-    @extend_schema(tags=["Prices"], summary="List prices", responses=_responses(200, PriceOutput(many=True), 400))
+    @extend_schema(tags=["Prices"], summary="List prices", responses=responses(200, PriceOutput(many=True), 400))
     def get(self, request):
         return self.list_page()
 
@@ -338,20 +291,20 @@ class PriceListApi(CatalogApi):
         description="A price in a draft plan version, or a standalone add-on when `plan_version` is omitted. "
         "Amounts are decimal strings in the price's currency (up to 12 decimals).",
         request=PriceInput,
-        responses=_responses(201, PriceOutput, 400),
+        responses=responses(201, PriceOutput, 400),
     )
     def post(self, request):
         price = price_create(actor=self.actor(), now=clock.now(), **self.validated(PriceInput))
         return self.output(price_list().get(pk=price.pk), status_code=status.HTTP_201_CREATED)
 
 
-class PriceDetailApi(CatalogApi):
+class PriceDetailApi(ApiView):
     output_serializer = PriceOutput
 
     def get_queryset(self) -> QuerySet[Price]:
         return price_list()
 
-    @extend_schema(tags=["Prices"], summary="Get a price", responses=_responses(200, PriceOutput, 404))
+    @extend_schema(tags=["Prices"], summary="Get a price", responses=responses(200, PriceOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
@@ -362,7 +315,7 @@ class PriceDetailApi(CatalogApi):
         "ones when given. A price of a published version only takes `nickname` and `active`; anything else is "
         "refused with `plan_version_published`.",
         request=PriceInput,
-        responses=_responses(200, PriceOutput, 400, 404),
+        responses=responses(200, PriceOutput, 400, 404),
     )
     def patch(self, request, pk: int):
         price = self.get_object()
@@ -371,7 +324,7 @@ class PriceDetailApi(CatalogApi):
         return self.output(price_list().get(pk=price.pk))
 
 
-class PriceQuoteApi(CatalogApi):
+class PriceQuoteApi(ApiView):
     """A read that is a POST (the quantities are a body): needs only the ``read`` scope, stores nothing."""
 
     permission_classes = [ReadScope]
@@ -388,7 +341,7 @@ class PriceQuoteApi(CatalogApi):
         "For a time-of-use price send `quantities` per rate instead of `quantity`. "
         "**Needs only the `read` scope**: quoting computes and stores nothing.",
         request=QuoteInput,
-        responses=_responses(200, QuoteOutput, 400, 404),
+        responses=responses(200, QuoteOutput, 400, 404),
     )
     def post(self, request, pk: int):
         price = self.get_object()
@@ -411,28 +364,28 @@ class PriceQuoteApi(CatalogApi):
 # --- coupons ------------------------------------------------------------------------------
 
 
-class CouponListApi(CatalogApi):
+class CouponListApi(ApiView):
     queryset = Coupon.objects.prefetch_related("applies_to_plans", "applies_to_products")
     filterset_class = filters.CouponFilter
     output_serializer = CouponOutput
 
-    @extend_schema(tags=["Coupons"], summary="List coupons", responses=_responses(200, CouponOutput(many=True), 400))
+    @extend_schema(tags=["Coupons"], summary="List coupons", responses=responses(200, CouponOutput(many=True), 400))
     def get(self, request):
         return self.list_page()
 
     @extend_schema(
-        tags=["Coupons"], summary="Create a coupon", request=CouponInput, responses=_responses(201, CouponOutput, 400)
+        tags=["Coupons"], summary="Create a coupon", request=CouponInput, responses=responses(201, CouponOutput, 400)
     )
     def post(self, request):
         coupon = coupon_create(actor=self.actor(), now=clock.now(), **self.validated(CouponInput))
         return self.output(coupon, status_code=status.HTTP_201_CREATED)
 
 
-class CouponDetailApi(CatalogApi):
+class CouponDetailApi(ApiView):
     queryset = Coupon.objects.prefetch_related("applies_to_plans", "applies_to_products")
     output_serializer = CouponOutput
 
-    @extend_schema(tags=["Coupons"], summary="Get a coupon", responses=_responses(200, CouponOutput, 404))
+    @extend_schema(tags=["Coupons"], summary="Get a coupon", responses=responses(200, CouponOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
@@ -441,7 +394,7 @@ class CouponDetailApi(CatalogApi):
         summary="Change a coupon",
         description="Once redeemed, only name, redeem_by, max_redemptions and active can change (`coupon_redeemed`).",
         request=CouponInput,
-        responses=_responses(200, CouponOutput, 400, 404),
+        responses=responses(200, CouponOutput, 400, 404),
     )
     def patch(self, request, pk: int):
         coupon = self.get_object()
@@ -449,7 +402,7 @@ class CouponDetailApi(CatalogApi):
         return self.output(coupon_update(coupon=coupon, actor=self.actor(), now=clock.now(), **changes))
 
 
-class PromotionCodeListApi(CatalogApi):
+class PromotionCodeListApi(ApiView):
     """The promotion codes of one coupon."""
 
     queryset = Coupon.objects.all()
@@ -458,7 +411,7 @@ class PromotionCodeListApi(CatalogApi):
     @extend_schema(
         tags=["Coupons"],
         summary="List a coupon's promotion codes",
-        responses=_responses(200, PromotionCodeOutput(many=True), 404),
+        responses=responses(200, PromotionCodeOutput(many=True), 404),
     )
     def get(self, request, pk: int):
         return self.list_page(self.get_object().promotion_codes.all())
@@ -467,7 +420,7 @@ class PromotionCodeListApi(CatalogApi):
         tags=["Coupons"],
         summary="Create a promotion code for a coupon",
         request=PromotionCodeInput,
-        responses=_responses(201, PromotionCodeOutput, 400, 404),
+        responses=responses(201, PromotionCodeOutput, 400, 404),
     )
     def post(self, request, pk: int):
         coupon = self.get_object()
@@ -479,13 +432,13 @@ class PromotionCodeListApi(CatalogApi):
 # --- tax rates ----------------------------------------------------------------------------
 
 
-class TaxRateListApi(CatalogApi):
+class TaxRateListApi(ApiView):
     queryset = TaxRate.objects.all()
     filterset_class = filters.TaxRateFilter
     output_serializer = TaxRateOutput
 
     @extend_schema(
-        tags=["Tax rates"], summary="List tax rates", responses=_responses(200, TaxRateOutput(many=True), 400)
+        tags=["Tax rates"], summary="List tax rates", responses=responses(200, TaxRateOutput(many=True), 400)
     )
     def get(self, request):
         return self.list_page()
@@ -494,18 +447,18 @@ class TaxRateListApi(CatalogApi):
         tags=["Tax rates"],
         summary="Create a tax rate",
         request=TaxRateInput,
-        responses=_responses(201, TaxRateOutput, 400),
+        responses=responses(201, TaxRateOutput, 400),
     )
     def post(self, request):
         rate = tax_rate_create(actor=self.actor(), now=clock.now(), **self.validated(TaxRateInput))
         return self.output(rate, status_code=status.HTTP_201_CREATED)
 
 
-class TaxRateDetailApi(CatalogApi):
+class TaxRateDetailApi(ApiView):
     queryset = TaxRate.objects.all()
     output_serializer = TaxRateOutput
 
-    @extend_schema(tags=["Tax rates"], summary="Get a tax rate", responses=_responses(200, TaxRateOutput, 404))
+    @extend_schema(tags=["Tax rates"], summary="Get a tax rate", responses=responses(200, TaxRateOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
@@ -514,7 +467,7 @@ class TaxRateDetailApi(CatalogApi):
         summary="Change a tax rate",
         description="Finalized invoices keep the rate they were issued with; a change only affects new invoices.",
         request=TaxRateInput,
-        responses=_responses(200, TaxRateOutput, 400, 404),
+        responses=responses(200, TaxRateOutput, 400, 404),
     )
     def patch(self, request, pk: int):
         rate = self.get_object()

@@ -20,10 +20,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 
 from billing_site import clock
-from catalog.api.filters import IdFilter
-from catalog.api.serializers import ErrorOutput, IdField, StrictInput
-from catalog.api.urls import route
-from catalog.api.views import CatalogApi
+from billing_site.api.filters import IdFilter
+from billing_site.api.serializers import ErrorOutput, IdField, StrictInput
+from billing_site.api.views import ApiView, route
 from subscriptions.models import Customer, TaxExemption, TestClock
 from subscriptions.selectors.customers import customer_list, customer_search
 from subscriptions.services.customers import customer_create, customer_update
@@ -185,7 +184,7 @@ class CustomerFilter(filters.FilterSet):
 # --- views -----------------------------------------------------------------------------------------
 
 
-class CustomerListApi(CatalogApi):
+class CustomerListApi(ApiView):
     filterset_class = CustomerFilter
     output_serializer = CustomerOutput
 
@@ -216,7 +215,7 @@ class CustomerListApi(CatalogApi):
         return self.output(customer, status_code=status.HTTP_201_CREATED)
 
 
-class CustomerDetailApi(CatalogApi):
+class CustomerDetailApi(ApiView):
     output_serializer = CustomerOutput
 
     def get_queryset(self) -> QuerySet[Customer]:

@@ -23,8 +23,8 @@ from rest_framework.response import Response
 
 from billing_site import clock
 from billing_site.api.fields import MONEY_SCHEMA
-from catalog.api.filters import IdFilter
-from catalog.api.serializers import (
+from billing_site.api.filters import IdFilter
+from billing_site.api.serializers import (
     INT_MAX,
     SMALL_INT_MAX,
     ErrorOutput,
@@ -35,8 +35,7 @@ from catalog.api.serializers import (
     quantity_text,
     whole_number,
 )
-from catalog.api.urls import route
-from catalog.api.views import CatalogApi, ReadScope
+from billing_site.api.views import ApiView, ReadScope, route
 from catalog.models import Coupon, Plan, PlanVersion, Price, UsageType
 from subscriptions.models import (
     CancellationReason,
@@ -517,7 +516,7 @@ def _plan_choice(data: dict[str, Any]) -> Plan | PlanVersion | None:
     return version if version is not None else plan
 
 
-class SubscriptionApi(CatalogApi):
+class SubscriptionApi(ApiView):
     """Shared plumbing: the subscription with everything it shows, and the customer's time."""
 
     output_serializer = SubscriptionOutput

@@ -17,9 +17,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from billing_site import clock
-from catalog.api.serializers import StrictInput
-from catalog.api.urls import route
-from catalog.api.views import CatalogApi
+from billing_site.api.serializers import StrictInput
+from billing_site.api.views import ApiView, route
 from subscriptions.api.customers import responses
 from subscriptions.models import TestClock, TestClockStatus
 from subscriptions.selectors.customers import test_clock_list
@@ -85,7 +84,7 @@ class TestClockFilter(filters.FilterSet):
         fields = ["status"]
 
 
-class TestClockApi(CatalogApi):
+class TestClockApi(ApiView):
     __test__ = False
 
     output_serializer = TestClockOutput

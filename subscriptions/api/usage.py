@@ -28,9 +28,9 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api.fields import DECIMAL_STRING_SCHEMA, MONEY_SCHEMA
+from billing_site.api.serializers import ErrorOutput, money_dict, quantity_text
+from billing_site.api.views import route
 from billing_site.errors import DomainError
-from catalog.api.serializers import ErrorOutput, money_dict, quantity_text
-from catalog.api.urls import route
 from catalog.domain.pricing import PriceBreakdown
 from subscriptions.models import Customer
 from subscriptions.selectors.usage import CustomerUsage, MetricUsage, customer_usage_summary
