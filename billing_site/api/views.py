@@ -16,7 +16,11 @@ from billing_site.api.serializers import ErrorOutput
 from billing_site.models import ApiKey
 
 _ERRORS = {
-    400: OpenApiResponse(ErrorOutput, description="Bad input. `error.fields` names what to fix."),
+    400: OpenApiResponse(
+        ErrorOutput,
+        description="Bad input or a refused change: `error.code` says which, `error.fields` names what to fix. "
+        "Nothing was saved.",
+    ),
     401: OpenApiResponse(ErrorOutput, description="No API key, or a revoked one."),
     403: OpenApiResponse(ErrorOutput, description="The API key lacks the scope this request needs."),
     404: OpenApiResponse(ErrorOutput, description="Nothing with this id."),

@@ -12,32 +12,18 @@ the services, so the API refuses exactly what the admin refuses, with the same e
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters as filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 
 from billing_site import clock
 from billing_site.api.filters import IdFilter
-from billing_site.api.serializers import ErrorOutput, IdField, StrictInput
-from billing_site.api.views import ApiView, route
+from billing_site.api.serializers import IdField, StrictInput
+from billing_site.api.views import ApiView, responses, route
 from subscriptions.models import Customer, TaxExemption, TestClock
 from subscriptions.selectors.customers import customer_list, customer_search
 from subscriptions.services.customers import customer_create, customer_update
-
-_ERRORS = {
-    400: OpenApiResponse(ErrorOutput, description="Bad input. `error.fields` names what to fix; nothing was saved."),
-    401: OpenApiResponse(ErrorOutput, description="No API key, or a revoked one."),
-    403: OpenApiResponse(ErrorOutput, description="The API key lacks the scope this request needs."),
-    404: OpenApiResponse(ErrorOutput, description="Nothing with this id."),
-}
-
-
-def responses(ok: int, output: Any, *errors: int) -> dict[int, Any]:
-    return {ok: output, **{code: _ERRORS[code] for code in (401, 403, *errors)}}
-
 
 ADDRESS_FIELDS = {
     "line1": "address_line1",

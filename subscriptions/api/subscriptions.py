@@ -17,7 +17,7 @@ from typing import Any
 
 import django_filters as filters
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -27,7 +27,6 @@ from billing_site.api.filters import IdFilter
 from billing_site.api.serializers import (
     INT_MAX,
     SMALL_INT_MAX,
-    ErrorOutput,
     IdField,
     StrictInput,
     amount_text,
@@ -35,7 +34,7 @@ from billing_site.api.serializers import (
     quantity_text,
     whole_number,
 )
-from billing_site.api.views import ApiView, ReadScope, route
+from billing_site.api.views import ApiView, ReadScope, responses, route
 from catalog.models import Coupon, Plan, PlanVersion, Price, UsageType
 from subscriptions.models import (
     CancellationReason,
@@ -73,19 +72,6 @@ from subscriptions.services.subscriptions import (
 )
 
 TAGS = ["Subscriptions"]
-
-_ERRORS = {
-    400: OpenApiResponse(
-        ErrorOutput, description="Bad input or a refused change. `error.code` says which; nothing was saved."
-    ),
-    401: OpenApiResponse(ErrorOutput, description="No API key, or a revoked one."),
-    403: OpenApiResponse(ErrorOutput, description="The API key lacks the scope this request needs."),
-    404: OpenApiResponse(ErrorOutput, description="Nothing with this id."),
-}
-
-
-def responses(ok: int, output: Any, *errors: int) -> dict[int, Any]:
-    return {ok: output, **{code: _ERRORS[code] for code in (401, 403, *errors)}}
 
 
 # --- input -----------------------------------------------------------------------------------------

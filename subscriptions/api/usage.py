@@ -17,7 +17,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
@@ -28,20 +27,14 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api.fields import DECIMAL_STRING_SCHEMA, MONEY_SCHEMA
-from billing_site.api.serializers import ErrorOutput, money_dict, quantity_text
-from billing_site.api.views import route
+from billing_site.api.serializers import money_dict, quantity_text
+from billing_site.api.views import responses, route
 from billing_site.errors import DomainError
 from catalog.domain.pricing import PriceBreakdown
 from subscriptions.models import Customer
 from subscriptions.selectors.usage import CustomerUsage, MetricUsage, customer_usage_summary
 from subscriptions.services.usage import MAX_EVENTS_PER_BATCH, usage_batch_events, usage_events_ingest
 
-_ERRORS = {
-    400: OpenApiResponse(ErrorOutput, description="Bad input. `error.fields` names what to fix."),
-    401: OpenApiResponse(ErrorOutput, description="No API key, or a revoked one."),
-    403: OpenApiResponse(ErrorOutput, description="The API key lacks the scope this request needs."),
-    404: OpenApiResponse(ErrorOutput, description="Nothing with this id."),
-}
 #: 1,000 events of 5 KB each; DRF reads JSON bodies without Django's upload limit, so it is checked here.
 MAX_BODY_BYTES = 5 * 1024 * 1024
 _QUANTITY_SCHEMA = {**DECIMAL_STRING_SCHEMA, "example": "1250.5"}
@@ -233,7 +226,7 @@ class UsageEventIngestApi(APIView):
             serializers=[UsageEventInput, UsageEventBatchInput],
             resource_type_field_name=None,
         ),
-        responses={200: UsageIngestOutput, **{code: _ERRORS[code] for code in (400, 401, 403)}},
+        responses=responses(200, UsageIngestOutput, 400),
     )
     def post(self, request):
         size = request.META.get("CONTENT_LENGTH") or "0"
@@ -265,7 +258,7 @@ class CustomerUsageApi(APIView):
             OpenApiParameter("period_start", str, description="ISO 8601; with `period_end`. Default: current period."),
             OpenApiParameter("period_end", str, description="ISO 8601, exclusive; with `period_start`."),
         ],
-        responses={200: CustomerUsageOutput, **{code: _ERRORS[code] for code in (400, 401, 403, 404)}},
+        responses=responses(200, CustomerUsageOutput, 400, 404),
     )
     def get(self, request, pk: int):
         customer = get_object_or_404(Customer, pk=pk)
