@@ -5,7 +5,7 @@ DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - demo data, refused by producti
 DEMO_LOGINS = [
     ("admin", DEMO_PASSWORD, "Superuser (everything, incl. API keys)"),
     ("pricing", DEMO_PASSWORD, "Pricing: edits the catalog"),
-    ("finance", DEMO_PASSWORD, "Finance: tax rates, invoicing"),
-    ("support", DEMO_PASSWORD, "Support: reads, cannot change prices"),
+    ("finance", DEMO_PASSWORD, "Finance: customers, subscriptions, test clocks, tax rates"),
+    ("support", DEMO_PASSWORD, "Support: finds customers, pauses or cancels subscriptions; cannot change prices"),
     ("approver", DEMO_PASSWORD, "Approver: approves changes made by others"),
 ]

@@ -145,6 +145,8 @@ def subscription_create(
     issue), which bills every period not yet invoiced, the first one included.
     """
     require_aware(now, "now")
+    # Periods start on whole seconds, as Stripe's do: dates on invoices never show fractions of a second.
+    now = now.replace(microsecond=0)
     customer = customer_lock(customer)
     check_quantity(quantity)
     planned: list[PlannedItem] = []

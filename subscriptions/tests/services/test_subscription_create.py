@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ from subscriptions.tests.factories import (
     make_flat_plan,
     make_metered_price,
     make_plan_with_prices,
+    make_subscription,
     utc,
 )
 
@@ -307,3 +308,12 @@ def test_promotion_code_rules():
         customer=customer,
     )
     refused("coupon_and_promotion_code", plan_version=version, coupon=coupon, promotion_code="NEW")
+
+
+def test_periods_start_on_whole_seconds():
+    subscription = make_subscription(now=datetime(2026, 3, 5, 10, 20, 30, 987654, tzinfo=UTC))
+
+    assert (subscription.current_period_start, subscription.current_period_end) == (
+        datetime(2026, 3, 5, 10, 20, 30, tzinfo=UTC),
+        datetime(2026, 4, 5, 10, 20, 30, tzinfo=UTC),
+    )
