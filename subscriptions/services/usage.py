@@ -294,10 +294,15 @@ def _timestamp(raw: object) -> dt.datetime:
 
 
 def _json_number(value: object) -> object:
-    """Decimals in properties are written as JSON numbers: exactly when a float holds them, else as text."""
+    """Decimals in properties are written as JSON numbers: exactly when a float holds them, else as text.
+
+    Not money: event properties (a customer's own data). A decimal of at most 15 significant digits
+    survives a double exactly (repr gives back the same digits), so the stored JSON text is the
+    number that was sent; longer ones are kept as text rather than rounded.
+    """
     if isinstance(value, Decimal):
         if value.is_finite() and len(value.as_tuple().digits) <= 15:
-            return float(value)
+            return float(value)  # exact, see above
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
 
