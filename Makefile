@@ -40,7 +40,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy billing_site/money.py billing_site/clock.py billing_site/errors.py billing_site/services catalog/domain catalog/services subscriptions/domain
+	$(BIN)/mypy billing_site/money.py billing_site/clock.py billing_site/errors.py billing_site/services catalog/domain catalog/services subscriptions/domain invoicing/domain
 	DJANGO_SETTINGS_MODULE=billing_site.settings.test DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
 ## make bench: measure throughput; prints a table and writes bench-results/bench.json.
