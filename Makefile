@@ -25,7 +25,7 @@ run: install
 	$(BIN)/python manage.py seed_demo --if-empty
 	PORT=$(PORT) $(BIN)/python manage.py rundev
 
-## make demo: (re)load the demo data into the development database.
+## make demo: load the demo data into an empty development database (it refuses to duplicate data).
 demo: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --no-input -v0
