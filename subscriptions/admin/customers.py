@@ -8,15 +8,12 @@ everything that happened to it (the audit timeline).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import re
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
@@ -27,10 +24,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from billing_site import clock
-from billing_site.models import AuditEvent
 from catalog.admin.base import ReadOnlyInline, ServiceModelAdmin, form_values, plain_number, staff_actor
 from catalog.admin.formatting import money_text
-from subscriptions.models import Customer, Subscription, SubscriptionStatus
+from subscriptions.admin.timeline import action_label, change_summary
+from subscriptions.models import Customer, Subscription
 from subscriptions.selectors.customers import customer_timeline, customer_usage_overview
 from subscriptions.services.customers import (
     CUSTOMER_FIELDS,
@@ -42,7 +39,6 @@ from subscriptions.services.customers import (
 )
 
 _EMAIL_SEPARATORS = re.compile(r"[\s,;]+")
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
 
 
 def _language() -> str:
@@ -166,77 +162,6 @@ class TestCustomerFilter(admin.SimpleListFilter):
         if self.value() and self.value().isdigit():
             return queryset.filter(test_clock_id=int(self.value()))
         return queryset
-
-
-#: Audit actions as a person reads them; others are shown as "Customer updated" from their code.
-ACTION_LABELS = {
-    "customer.created": _("Customer created"),
-    "customer.updated": _("Billing details changed"),
-    "customer.deleted": _("Customer deleted"),
-    "subscription.created": _("Subscription started"),
-    "subscription.renewed": _("Subscription renewed: a new period started"),
-    "subscription.changed": _("Subscription changed"),
-    "subscription.change_scheduled": _("Change scheduled"),
-    "subscription.cancel_scheduled": _("Cancellation at period end scheduled"),
-    "subscription.reactivated": _("Subscription reactivated"),
-    "subscription.collection_paused": _("Collection paused"),
-    "subscription.collection_resumed": _("Collection resumed"),
-    "subscription.resume_scheduled": _("Resume scheduled"),
-    "subscription.deleted": _("Subscription deleted (test data)"),
-    "usage_alert.created": _("Usage alert set"),
-    "usage_alert.updated": _("Usage alert changed"),
-    "usage_alert.crossed": _("Usage alert threshold crossed"),
-}
-
-
-def action_label(action: str) -> str:
-    if action in ACTION_LABELS:
-        return str(ACTION_LABELS[action])
-    kind, _dot, what = action.partition(".")
-    if kind == "subscription" and what in SubscriptionStatus.values:
-        return str(_("Subscription is now: %(status)s")) % {"status": SubscriptionStatus(what).label}
-    return action.replace(".", " ").replace("_", " ").capitalize()
-
-
-def _short(value: Any) -> str:
-    if value in (None, "", [], {}):
-        return "—"
-    if isinstance(value, str) and _ISO_TIME.fullmatch(value):
-        moment = dt.datetime.fromisoformat(value)
-        return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if moment.tzinfo else value
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
-#: Bookkeeping that changes with every update: not worth a line in the timeline.
-_NOT_SHOWN = {"updated_at"}
-
-
-def _field_label(event: AuditEvent, name: str) -> str:
-    model = {"subscriptions.customer": Customer, "subscriptions.subscription": Subscription}.get(event.object_type)
-    if model is not None:
-        try:
-            # Reverse relations (items, pending lines) have no verbose_name: fall back to the name.
-            return str(getattr(model._meta.get_field(name), "verbose_name", name.replace("_", " ")))
-        except FieldDoesNotExist:
-            pass
-    return name.replace("_", " ")
-
-
-def change_summary(event: AuditEvent) -> list[tuple[str, str, str]]:
-    """(field, before, after) of each field an update changed."""
-    before, after = event.before or {}, event.after or {}
-    if not isinstance(before, dict) or not isinstance(after, dict) or not before:
-        return []
-    names = [
-        name
-        for name in after
-        if name not in _NOT_SHOWN
-        and before.get(name) != after.get(name)
-        # Lists of records (items, pending lines) are what the event's own summary line describes in words.
-        and not isinstance(after.get(name) or before.get(name), list | dict)
-    ]
-    return [(_field_label(event, name), _short(before.get(name)), _short(after.get(name))) for name in names[:8]]
 
 
 def timeline_rows(customer: Customer) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ writing credits also needs ``change_subscriptionitem`` (finance).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -35,7 +34,7 @@ from billing_site.models import AuditEvent
 from catalog.admin.base import ReadOnlyInline, staff_actor
 from catalog.admin.formatting import money_text
 from catalog.models import PlanVersion, PlanVersionStatus
-from subscriptions.admin.customers import action_label
+from subscriptions.admin.timeline import action_label, change_summary
 from subscriptions.models import (
     CancellationReason,
     PauseBehavior,
@@ -250,30 +249,6 @@ ACTIONS: dict[str, Action] = {
     "cancel-scheduled-change": Action(_("Drop the scheduled change"), _("Yes, drop it"), EmptyForm),
     "end-trial": Action(_("End the trial now"), _("Yes, end the trial"), EmptyForm, PRICES_PERMISSION),
 }
-
-
-def _short(value: Any) -> str:
-    if value in (None, "", [], {}):
-        return "—"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 80 else text[:77] + "…"
-
-
-def change_summary(event: AuditEvent) -> list[tuple[str, str, str]]:
-    """(what, before, after) of each value an event changed, in words where the model has them."""
-    before, after = event.before or {}, event.after or {}
-    if not isinstance(before, dict) or not isinstance(after, dict) or not before:
-        return []
-    rows = []
-    for name in after:
-        if name == "updated_at" or before.get(name) == after.get(name):
-            continue
-        try:
-            label = str(getattr(Subscription._meta.get_field(name), "verbose_name", name))
-        except FieldDoesNotExist:
-            label = name
-        rows.append((label.replace("_", " "), _short(before.get(name)), _short(after.get(name))))
-    return rows[:10]
 
 
 class _DryRun(Exception):

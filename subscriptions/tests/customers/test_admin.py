@@ -272,7 +272,7 @@ def test_the_page_shows_subscriptions_usage_and_the_timeline_newest_first(client
 
 
 def test_the_timeline_shows_times_as_people_read_them(client, support_user):
-    from subscriptions.admin.customers import change_summary
+    from subscriptions.admin.timeline import change_summary
 
     event = AuditEvent(
         object_type="subscriptions.subscription",

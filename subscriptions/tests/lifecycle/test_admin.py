@@ -92,6 +92,22 @@ def test_change_shows_the_preview_then_writes_it(client, finance_user, subscript
     assert Subscription.objects.get().plan_version == pro
 
 
+def test_the_timeline_describes_a_change_in_words_not_data(client, finance_user, subscription, pro):
+    client.force_login(finance_user)
+    body = {"plan_version": pro.pk, "when": "now", "proration": "create_prorations", "confirm": "yes"}
+    client.post(action(subscription, "change"), body)
+
+    response = client.get(page(subscription))
+
+    changed = response.context["timeline"][0]
+    assert changed["label"] == "Subscription changed"
+    assert changed["changes"] == [
+        ("plan version", "Starter v1", "Pro v1"),
+        ("proration", "—", "create_prorations"),
+    ]
+    assert '"quantity"' not in response.content.decode()
+
+
 def test_a_service_pause_is_confirmed_first(client, finance_user, subscription):
     client.force_login(finance_user)
     body = {"kind": "service", "periods": "1"}
