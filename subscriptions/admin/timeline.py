@@ -90,9 +90,10 @@ def change_summary(event: AuditEvent) -> list[tuple[str, str, str]]:
     before, after = event.before or {}, event.after or {}
     if not isinstance(before, dict) or not isinstance(after, dict) or not before:
         return []
+    # Sorted: PostgreSQL's jsonb does not keep the order in which the keys were written.
     names = [
         name
-        for name in after
+        for name in sorted(after)
         if name not in _NOT_SHOWN
         and before.get(name) != after.get(name)
         # Lists of records (items, pending lines) are what the event's own summary line describes in words.
