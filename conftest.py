@@ -89,3 +89,34 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _default_billing_entity(request):
+    """Every database test has a default legal entity, as every installation must (tests that need
+    none delete it). Pure tests without a database are left alone."""
+    names = set(request.fixturenames)
+    if not names & {"db", "transactional_db", "django_db_setup"} and not request.node.get_closest_marker("django_db"):
+        return None
+    if request.node.get_closest_marker("no_default_entity"):
+        return None
+    request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    from invoicing.models import BillingEntity
+
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    return BillingEntity.objects.get_or_create(
+        is_default=True,
+        defaults={
+            "name": "Acme Billing B.V.",
+            "address_line1": "Keizersgracht 1",
+            "postal_code": "1015 AA",
+            "city": "Amsterdam",
+            "country": "NL",
+            "vat_id": "NL859999999B01",
+            "registration_id": "KvK 12345678",
+            "iban": "NL91ABNA0417164300",
+            "bic": "ABNANL2A",
+            "created_at": moment,
+            "updated_at": moment,
+        },
+    )[0]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "billing_site.apps.BillingSiteConfig",
     "catalog",
     "subscriptions",
+    "invoicing",
 ]
 
 MIDDLEWARE = [

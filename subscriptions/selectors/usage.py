@@ -283,6 +283,74 @@ def usage_quantity(
     )[metric.code]
 
 
+def usage_totals_for_subscriptions(
+    *, periods: Iterable[tuple[int, int, dt.datetime, dt.datetime]], codes: Sequence[str]
+) -> dict[tuple[int, str], tuple[Decimal, int, Decimal]]:
+    """(sum, count, max) per (subscription id, metric code) over each subscription's own period.
+
+    For the billing run: ``periods`` is ``[(subscription_id, start, end)]`` for a batch of
+    subscriptions. Subscriptions sharing a period are read together, two queries per distinct
+    period (rollups for the whole hours, events for the partial ones at the edges), instead of two
+    per subscription. Only for metrics the rollups cover (``rollup_covers``); no usage is absent.
+    """
+    totals: dict[tuple[int, str], list] = {}
+
+    def add(key: tuple[int, str], value_sum: Any, count: Any, value_max: Any) -> None:
+        total = totals.setdefault(key, [_ZERO, 0, _ZERO])
+        total[0] += _as_decimal(value_sum)
+        total[1] += int(count or 0)
+        total[2] = max(total[2], _as_decimal(value_max))
+
+    groups: dict[tuple[dt.datetime, dt.datetime], list[tuple[int, int]]] = defaultdict(list)
+    for customer_id, subscription_id, start, end in periods:
+        groups[_period(start, end)].append((customer_id, subscription_id))
+    for (start, end), pairs in groups.items():
+        customers, ids = sorted({c for c, _ in pairs}), sorted({s for _, s in pairs})
+        hours = _whole_hours(start, end)
+        if hours is None:
+            edges = _ranges_q([(start, end)])
+        else:
+            first, last = hours
+            for row in (
+                UsageHourlyRollup.objects.filter(
+                    customer_id__in=customers,
+                    subscription_key__in=ids,
+                    metric_code__in=codes,
+                    hour__gte=first,
+                    hour__lt=last,
+                )
+                .values("subscription_key", "metric_code")
+                .order_by()
+                .annotate(s=Sum("value_sum"), n=Sum("event_count"), m=Max("value_max"))
+                .values_list("subscription_key", "metric_code", "s", "n", "m")
+            ):
+                add((row[0], row[1]), *row[2:])
+            edges = _ranges_q([(start, first), (last, end)])
+        if edges is not None:
+            for row in (
+                UsageEvent.objects.filter(
+                    edges, customer_id__in=customers, subscription_id__in=ids, metric_code__in=codes
+                )
+                .values("subscription_id", "metric_code")
+                .order_by()
+                .annotate(s=Sum("value"), n=Count("id"), m=Max("value"))
+                .values_list("subscription_id", "metric_code", "s", "n", "m")
+            ):
+                add((row[0], row[1]), *row[2:])
+    return {key: (t[0], t[1], t[2]) for key, t in totals.items()}
+
+
+def aggregate_total(metric: BillableMetric, total: tuple[Decimal, int, Decimal] | None) -> Decimal:
+    """A rolled-up metric's quantity from (sum, count, max)."""
+    if total is None:
+        return _ZERO
+    return {
+        Aggregation.SUM: total[0],
+        Aggregation.COUNT: Decimal(total[1]),
+        Aggregation.MAX: total[2],
+    }[Aggregation(metric.aggregation)]
+
+
 # --- time of use -----------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from subscriptions.domain.periods import add_intervals
 from subscriptions.models import Customer, Subscription, TestClock, TestClockStatus, UsageAlert, UsageEvent
 
 __all__ = [
+    "ADVANCE_STEPS",
     "MAX_ADVANCE_YEARS",
     "TEST_CLOCK_FIELDS",
     "TestClockAdvance",
@@ -38,6 +39,7 @@ __all__ = [
     "test_clock_delete",
     "test_clock_latest_time",
     "test_clock_update",
+    "register_advance_step",
 ]
 
 TEST_CLOCK_FIELDS = {"name"}
@@ -55,6 +57,26 @@ TRANSITIONS: dict[str, set[str]] = {
 
 PROCESS_DUE_MODULE = "subscriptions.services.subscriptions"
 PROCESS_DUE_FUNCTION = "subscriptions_process_due"
+
+
+#: Later steps of an advance, after the lifecycle (the billing run finalizes invoices there):
+#: ``step(now=…, customers=…, actor=…)`` returns a list of results like ``subscriptions_process_due``.
+ADVANCE_STEPS: list[Callable[..., Any]] = []
+
+
+def register_advance_step(step: Callable[..., Any]) -> None:
+    if step not in ADVANCE_STEPS:
+        ADVANCE_STEPS.append(step)
+
+
+#: Called with the test customers about to be deleted, inside the deletion's transaction, so that
+#: other apps remove their test data first (invoices of test customers).
+DELETE_STEPS: list[Callable[[list[Customer]], None]] = []
+
+
+def register_delete_step(step: Callable[[list[Customer]], None]) -> None:
+    if step not in DELETE_STEPS:
+        DELETE_STEPS.append(step)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,6 +321,8 @@ def test_clock_advance(*, clock: TestClock, to: dt.datetime, actor: Actor, now: 
         details={"target_time": to},
     )
     results = _as_list(process_due(now=to, customers=customers, actor=actor)) if process_due else []
+    for step in ADVANCE_STEPS:
+        results.extend(_as_list(step(now=to, customers=customers, actor=actor)))
     advance = TestClockAdvance(
         clock=clock, previous_time=previous, frozen_time=to, customers=n_customers, results=results
     )
@@ -366,6 +390,8 @@ def test_clock_delete(*, clock: TestClock, actor: Actor, now: dt.datetime, reaso
     try:
         with transaction.atomic():
             # Usage first: deleting subscriptions would otherwise rewrite each event's subscription to NULL.
+            for step in DELETE_STEPS:
+                step(customers)
             UsageEvent.objects.filter(customer__in=customers).delete()
             UsageAlert.objects.filter(customer__in=customers).delete()
             Subscription.objects.filter(pk__in=[s.pk for s in subscriptions]).delete()

@@ -28,6 +28,7 @@ from subscriptions.services.lifecycle.change import (
     lines_snapshot,
     scheduled_change_transition,
 )
+from subscriptions.services.lifecycle.hooks import subscription_ended
 from subscriptions.services.lifecycle.items import billed_period, current_items, prorated_items
 from subscriptions.services.lifecycle.locks import subscription_lock
 from subscriptions.services.lifecycle.transitions import ENDED, subscription_check_transition, subscription_transition
@@ -120,6 +121,8 @@ def subscription_end(
 ) -> list[PendingLine]:
     """Cancel now (``at``). Subscription locked. Returns the credit lines written."""
     subscription_check_transition(subscription, to=SubscriptionStatus.CANCELED)
+    last_period_start = subscription.current_period_start
+    bills_usage = subscription.status in BILLED_STATUSES
     credit = _credit_lines(subscription, at=at) if prorate_credit else []
     written = PendingLine.objects.bulk_create(_pending(subscription, credit, at=at))
     fields = ["canceled_at", "ended_at", "cancel_at_period_end", "cancellation_reason", "cancellation_comment"]
@@ -145,6 +148,8 @@ def subscription_end(
     subscription.updated_at = at
     subscription.save(update_fields=[*fields, "status", "service_paused_until", "updated_at"])
     drop_scheduled_change(subscription, actor=actor, now=at, reason="The subscription was canceled.")
+    if bills_usage:
+        subscription_ended(subscription, period_start=last_period_start, ended_at=at)
     return written
 
 

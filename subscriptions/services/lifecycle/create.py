@@ -15,6 +15,7 @@ from catalog.models import Coupon, Plan, PlanVersion, PromotionCode
 from subscriptions.domain.periods import add_intervals, period_containing, require_aware
 from subscriptions.models import CollectionMethod, Customer, Subscription, SubscriptionItem, SubscriptionStatus
 from subscriptions.services.lifecycle.discounts import discount_redeem
+from subscriptions.services.lifecycle.hooks import period_started
 from subscriptions.services.lifecycle.items import (
     PlannedItem,
     check_items,
@@ -219,4 +220,5 @@ def subscription_create(
         after={**snapshot(subscription), "items": items_snapshot(planned)},
         reason=f"Billed {cycle(subscription)} in {subscription.currency}",
     )
+    period_started(subscription, reason="trial_started" if trial else "created")
     return subscription

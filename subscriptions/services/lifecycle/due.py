@@ -102,7 +102,7 @@ def _renew(subscription: Subscription, *, actor: Actor, at: dt.datetime) -> Peri
         before=before,
         after={name: getattr(subscription, name) for name in fields},
     )
-    return period_started(subscription, reason="renewal")
+    return period_started(subscription, reason="renewal", previous_start=before["current_period_start"])
 
 
 def _scheduled(subscription: Subscription, *, actor: Actor, at: dt.datetime) -> list[DueEvent]:

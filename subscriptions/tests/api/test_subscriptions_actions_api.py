@@ -252,7 +252,7 @@ def test_cancel_at_period_end_and_reactivate(api_client, subscription):
     refused(api_client, subscription, "reactivate", {}, "not_canceling")
 
 
-def test_cancel_now_with_credit_shows_the_credit_line(api_client, subscription):
+def test_cancel_now_with_credit_puts_the_credit_on_the_final_invoice(api_client, subscription):
     response = post(
         api_client, subscription, "cancel", {"at_period_end": False, "prorate_credit": True, "reason_code": "unused"}
     )
@@ -260,8 +260,10 @@ def test_cancel_now_with_credit_shows_the_credit_line(api_client, subscription):
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["status"], body["ended_at"]) == ("canceled", "2026-04-16T00:00:00Z")
-    assert [(line["description"], line["amount"], line["kind"]) for line in body["pending_lines"]] == [
-        ("Unused time on Starter after 16 Apr 2026", {"amount": "-14.50", "currency": "EUR"}, "invoice_now")
+    assert body["pending_lines"] == []  # taken by the final invoice at once
+    final = subscription.invoices.get(kind="subscription_final")
+    assert [(line.description, line.amount.amount, line.proration) for line in final.lines.all()] == [
+        ("Unused time on Starter after 16 Apr 2026", Decimal("-14.50"), True)
     ]
     refused(api_client, subscription, "change", {"quantity": 2}, "subscription_canceled")
     refused(api_client, subscription, "cancel", {"at_period_end": False, "reason_code": "unused"}, "invalid_transition")

@@ -106,8 +106,8 @@ def test_period_start_hooks_see_each_new_period(version):
         unregister_period_start_hook(hook)
 
     assert seen == [
-        (subscription.pk, PeriodStart(subscription.pk, utc(2026, 5, 1), utc(2026, 6, 1), "renewal")),
-        (subscription.pk, PeriodStart(subscription.pk, utc(2026, 6, 1), utc(2026, 7, 1), "renewal")),
+        (subscription.pk, PeriodStart(subscription.pk, utc(2026, 5, 1), utc(2026, 6, 1), "renewal", utc(2026, 4, 1))),
+        (subscription.pk, PeriodStart(subscription.pk, utc(2026, 6, 1), utc(2026, 7, 1), "renewal", utc(2026, 5, 1))),
     ]
 
 

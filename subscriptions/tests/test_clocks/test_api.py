@@ -117,6 +117,7 @@ def test_advance_lists_renewals_in_time_order(api_client, frozen):
         "period_start": "2026-03-31T12:00:00+00:00",
         "period_end": "2026-04-30T12:00:00+00:00",
         "reason": "renewal",
+        "previous_start": "2026-02-28T12:00:00+00:00",
     }
 
 

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InvoicingConfig(AppConfig):
+    name = "invoicing"
+    verbose_name = _("Invoicing")
+
+    def ready(self) -> None:
+        from invoicing.services.hooks import register_hooks
+
+        register_hooks()

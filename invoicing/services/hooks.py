@@ -1,0 +1,30 @@
+"""Plug invoicing into the subscription lifecycle, usage ingestion and test clocks (app ready)."""
+
+
+def register_hooks() -> None:
+    from invoicing.services.billing import advance_step, on_ended, on_period_start
+    from invoicing.services.period_lines import invoiced_through
+    from subscriptions.services.lifecycle.hooks import register_ended_hook, register_period_start_hook
+    from subscriptions.services.test_clocks import register_advance_step, register_delete_step
+    from subscriptions.services.usage import register_invoiced_through
+
+    register_period_start_hook(on_period_start)
+    register_ended_hook(on_ended)
+    register_invoiced_through(invoiced_through)
+    register_advance_step(advance_step)
+    register_delete_step(delete_test_data)
+    import invoicing.services.credit_notes  # noqa: F401  (registers the approval handler)
+
+
+def delete_test_data(customers) -> None:
+    """A test clock is deleted with its customers: their invoices, credit notes, balance and e-mails go too."""
+    from invoicing.models import BalanceTransaction, CreditNote, CustomerEntity, EmailLog, Invoice
+
+    ids = [c.pk for c in customers]
+    if not ids:
+        return
+    EmailLog.objects.filter(customer_id__in=ids).delete()
+    BalanceTransaction.objects.filter(customer_id__in=ids).delete()  # the queryset bypasses the row guard
+    CreditNote.objects.filter(customer_id__in=ids).delete()
+    Invoice.objects.filter(customer_id__in=ids).delete()
+    CustomerEntity.objects.filter(customer_id__in=ids).delete()
