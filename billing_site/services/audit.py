@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from moneyed import Money
 
 from billing_site.actors import Actor
@@ -14,6 +15,8 @@ from billing_site.models import AuditEvent
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, FieldFile):
+        return value.name or ""
     if isinstance(value, Money):
         return {"amount": str(value.amount), "currency": str(value.currency)}
     if isinstance(value, Decimal):

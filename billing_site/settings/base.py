@@ -154,6 +154,16 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Billing back-office")
 # (paused until a payment method arrives and someone resumes it).
 TRIAL_END_WITHOUT_PAYMENT_METHOD = os.environ.get("TRIAL_END_WITHOUT_PAYMENT_METHOD", "cancel")
 
+# Invoicing
+#: Minutes a new invoice stays a draft for review before it is finalized automatically (0: at once).
+INVOICE_REVIEW_MINUTES = int(os.environ.get("INVOICE_REVIEW_MINUTES", "60"))
+#: Zero-amount invoices: "finalize" (numbered, marked paid, e-mailed) or "keep_draft" (kept for the record only).
+ZERO_AMOUNT_INVOICES = os.environ.get("ZERO_AMOUNT_INVOICES", "finalize")
+#: How often the scheduled billing run starts, in minutes.
+BILLING_RUN_MINUTES = int(os.environ.get("BILLING_RUN_MINUTES", "15"))
+RENEWAL_REMINDER_DAYS = int(os.environ.get("RENEWAL_REMINDER_DAYS", "7"))
+TRIAL_ENDING_REMINDER_DAYS = int(os.environ.get("TRIAL_ENDING_REMINDER_DAYS", "3"))
+
 # Money
 CURRENCIES = None  # django-money: every ISO 4217 currency
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")

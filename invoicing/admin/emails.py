@@ -132,4 +132,3 @@ def register(site: admin.AdminSite) -> None:
     customer_admin = site._registry.get(Customer)
     if customer_admin is not None and EmailLogInline not in customer_admin.inlines:
         customer_admin.inlines = [*customer_admin.inlines, EmailLogInline]
-

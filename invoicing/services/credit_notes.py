@@ -93,7 +93,7 @@ def credited_total(invoice: Invoice) -> Decimal:
     return Decimal(total or 0)
 
 
-def _rate(line: InvoiceLine) -> tax.TaxRateInfo:
+def _rate(line: InvoiceLine, reasons: dict) -> tax.TaxRateInfo:
     return tax.TaxRateInfo(
         id=line.tax_rate_id,
         name=line.tax_name,
@@ -101,7 +101,7 @@ def _rate(line: InvoiceLine) -> tax.TaxRateInfo:
         percentage=line.tax_percentage or ZERO,
         category=line.tax_category or "standard",
         inclusive=line.tax_inclusive,
-        exemption_reason="",
+        exemption_reason=reasons.get((line.tax_category, line.tax_percentage), ""),
     )
 
 
@@ -143,6 +143,7 @@ def credit_note_create(
         raise _error("no_lines", "Add at least one line to credit.", "lines")
     invoice_lines = {line.pk: line for line in invoice.lines.all()}
     already = credited_per_line(invoice)
+    reasons = {(row.category, row.percentage): row.exemption_reason for row in invoice.tax_rows.all()}
     rows: list[CreditNoteLine] = []
     taxable: list[tax.TaxableLine] = []
     for index, raw in enumerate(lines):
@@ -178,9 +179,8 @@ def credit_note_create(
                 tax_inclusive=invoice_line.tax_inclusive,
             )
         )
-        taxable.append(tax.TaxableLine(key=index, net_or_gross_amount=amount, rate=_rate(invoice_line)))
+        taxable.append(tax.TaxableLine(key=index, net_or_gross_amount=amount, rate=_rate(invoice_line, reasons)))
     result = tax.compute_tax(lines=taxable, currency=currency)
-    reasons = {(row.tax_category, row.tax_percentage): row.exemption_reason for row in invoice.tax_rows.all()}
     for row in rows:
         row.exemption_reason = reasons.get((row.tax_category, row.tax_percentage), "")[:300]
     total = round_money(result.total_gross, currency)

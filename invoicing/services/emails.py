@@ -89,7 +89,7 @@ WORDINGS: dict[str, dict[str, dict[str, Wording]]] = {
             "signoff": "Kind regards,",
             "questions": "Questions? Simply reply to this e-mail or write to {reply_to}.",
             "why_received": ("You receive this e-mail because you are a customer of {entity_name}.",),
-            "vat_id": "VAT ID {vat_id}",
+            "vat_id": "VAT ID {entity_vat_id}",
         },
         EmailKind.INVOICE_ISSUED: {
             "subject": "Invoice {number} from {entity_name}",
@@ -202,7 +202,7 @@ WORDINGS: dict[str, dict[str, dict[str, Wording]]] = {
             "signoff": "Met vriendelijke groet,",
             "questions": "Vragen? Beantwoord deze e-mail of schrijf naar {reply_to}.",
             "why_received": ("U ontvangt deze e-mail omdat u klant bent van {entity_name}.",),
-            "vat_id": "Btw-id {vat_id}",
+            "vat_id": "Btw-id {entity_vat_id}",
         },
         EmailKind.INVOICE_ISSUED: {
             "subject": "Factuur {number} van {entity_name}",
@@ -319,7 +319,7 @@ WORDINGS: dict[str, dict[str, dict[str, Wording]]] = {
             "signoff": "Vänliga hälsningar,",
             "questions": "Frågor? Svara på det här mejlet eller skriv till {reply_to}.",
             "why_received": ("Du får det här mejlet eftersom du är kund hos {entity_name}.",),
-            "vat_id": "Momsreg.nr {vat_id}",
+            "vat_id": "Momsreg.nr {entity_vat_id}",
         },
         EmailKind.INVOICE_ISSUED: {
             "subject": "Faktura {number} från {entity_name}",
@@ -523,9 +523,12 @@ def _sentences(language: str, kind: str, values: Mapping[str, Any]) -> dict[str,
     for key, wording in wordings.items():
         for alternative in (wording,) if isinstance(wording, str) else wording:
             try:
-                sentences[key] = alternative.format_map(known)
+                sentence = alternative.format_map(known)
             except KeyError:
                 continue
+            if alternative.endswith("}.") and sentence.endswith(".."):  # "… of Acme B.V.." → "… of Acme B.V."
+                sentence = sentence[:-1]
+            sentences[key] = sentence
             break
     return sentences
 
@@ -544,14 +547,16 @@ def _render(
     values: dict[str, Any] = {
         "customer_name": customer.name,
         "entity_name": brand["name"],
+        "entity_vat_id": brand["vat_id"],
         "reply_to": brand["email"],
     }
     values.update({name: _format_value(value, language=language, zone=zone) for name, value in context.items()})
     sentences = _sentences(language, kind, values)
     template_context = {**values, "t": sentences, "brand": brand, "language": language}
     with translation.override(language):
-        subject = render_to_string(f"emails/{kind}/subject.txt", template_context)
-        subject = " ".join(subject.split()) or str(EmailKind(kind).label)
+        rendered = render_to_string(f"emails/{kind}/subject.txt", template_context)
+        # One line, and a plain str again: the HTML escapes it like any other value.
+        subject = " ".join(rendered.split()) or str(EmailKind(kind).label)
         template_context["subject"] = subject
         text = _tidy_text(render_to_string(f"emails/{kind}/message.txt", template_context))
         html = render_to_string(f"emails/{kind}/message.html", template_context)

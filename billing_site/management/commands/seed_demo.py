@@ -6,6 +6,8 @@ and demos only.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -16,6 +18,7 @@ from billing_site.demo_logins import DEMO_LOGINS
 from billing_site.errors import DomainError
 from catalog.demo import DemoCatalog, demo_catalog_create, demo_users_create
 from catalog.models import BillableMetric, Coupon, Plan, PlanVersionStatus, Price, Product, PromotionCode, TaxRate
+from invoicing.demo import demo_entities_create, demo_invoices_finalize
 from subscriptions.demo import DemoSubscriptions, demo_subscriptions_create
 
 # Any of these means someone already built a catalog: demo data would duplicate or clash with it.
@@ -67,7 +70,9 @@ class Command(BaseCommand):
                 )
             try:
                 built = demo_catalog_create(actor=actor, now=now)
+                demo_entities_create(actor=actor, now=now - dt.timedelta(days=30))
                 customers = demo_subscriptions_create(actor=actor, now=now)
+                demo_invoices_finalize(actor=actor, now=now)
             except DomainError as error:
                 raise CommandError(f"The demo catalog could not be built: {error.message}") from error
             users = demo_users_create()

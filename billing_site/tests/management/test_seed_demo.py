@@ -32,7 +32,7 @@ from catalog.selectors import price_quote
 from catalog.services.prices import price_spec
 from catalog.tests.factories import make_product
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.no_default_entity]
 
 D = Decimal
 COUNTED = [Product, BillableMetric, Plan, PlanVersion, Price, Tier, RateWindow, Coupon, PromotionCode, TaxRate]
