@@ -62,12 +62,12 @@ def approval_decide(
         raise DomainError(
             "approval_already_decided", f"This request was already {locked.get_status_display().lower()}."
         )
-    if not (user.is_active and user.has_perm(DECIDE_PERMISSION)):
-        raise DomainError("approval_not_allowed", "Only Approvers can approve or reject requests.")
     if locked.requested_by_id is not None and locked.requested_by_id == user.pk:
         raise DomainError(
             "approval_own_request", "You asked for this yourself: another Approver must decide (four-eyes rule)."
         )
+    if not (user.is_active and user.has_perm(DECIDE_PERMISSION)):
+        raise DomainError("approval_not_allowed", "Only Approvers can approve or reject requests.")
     if not approve and not comment.strip():
         raise DomainError(
             "approval_reason_required",
