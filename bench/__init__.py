@@ -8,6 +8,6 @@ module and listing it in ``MODULES``. ``python -m bench NAME …`` runs only the
 from bench.registry import BENCHMARKS, BenchError, BenchResult, Figure, Session, benchmark
 
 #: Modules whose import registers their benchmarks, in the order they run.
-MODULES = ["bench.quote", "bench.usage", "bench.pdf"]
+MODULES = ["bench.quote", "bench.usage", "bench.billing", "bench.pdf"]
 
 __all__ = ["BENCHMARKS", "MODULES", "BenchError", "BenchResult", "Figure", "Session", "benchmark"]

@@ -34,10 +34,8 @@ SELLER = Party(
 BUYER = Party(
     "Bakkerij De Gouden Korenaar & Zonen", ("Dorpsstraat 5", "3512 AB Utrecht"), "NL", vat_id="NL001234567B02"
 )
-MARCH = {
-    "period_start": dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
-    "period_end": dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
-}
+MARCH_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+MARCH_END = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
 # 500,000 API calls on the five-tier graduated price of bench.quote: 1,000 free, then cheaper per call.
 API_TIERS = (
     TierRow("First 1,000 calls", D(1_000), D("0"), D("0"), D("0.00")),
@@ -52,13 +50,27 @@ API_AMOUNT = D("558.00")
 def _line(number: int) -> DocumentLine:
     if number % 10 == 0:
         return DocumentLine(
-            f"API calls, project {number}", D(500_000), None, API_AMOUNT, tax_label="21%", tiers=API_TIERS, **MARCH
+            f"API calls, project {number}",
+            D(500_000),
+            None,
+            API_AMOUNT,
+            period_start=MARCH_START,
+            period_end=MARCH_END,
+            tax_label="21%",
+            tiers=API_TIERS,
         )
     quantity = D(1 + number % 4)
     discount = D("2.00") if number % 7 == 0 else D("0")
     description = f"Workstation licence {number} (Team plan, seat {1 + number % 25})"
     return DocumentLine(
-        description, quantity, D("19.95"), D("19.95") * quantity, discount=discount, tax_label="21%", **MARCH
+        description,
+        quantity,
+        D("19.95"),
+        D("19.95") * quantity,
+        discount=discount,
+        period_start=MARCH_START,
+        period_end=MARCH_END,
+        tax_label="21%",
     )
 
 

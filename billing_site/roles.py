@@ -15,6 +15,8 @@ CUSTOMER_MODELS = ["customer", "subscription", "subscriptionitem", "scheduledcha
 CUSTOMER_READ_ONLY = ["usageevent", "usagealertcrossing", "testclock"]
 CATALOG_EDITABLE = ["product", "billablemetric", "plan", "planversion", "price", "coupon", "promotioncode"]
 CATALOG_ALL = [*CATALOG_EDITABLE, "tier", "ratewindow", "taxrate"]
+#: What Support and Approvers read of invoicing to explain an invoice or judge a credit note.
+INVOICING_READ = ["invoice", "creditnote", "customerentity", "balancetransaction"]
 
 
 def _perms(app: str, models: list[str], actions: list[str]) -> set[str]:
@@ -22,7 +24,9 @@ def _perms(app: str, models: list[str], actions: list[str]) -> set[str]:
 
 
 # app_label.codename per role. Support reads; Pricing edits the catalog but never invoices;
-# Finance maintains tax rates too and owns (later) invoicing; Approver reads and approves.
+# Finance maintains tax rates too and owns invoicing (legal entities, invoices, credit notes, the billing
+# run: "add invoice" covers one-off invoices and "Run billing now"); Support explains invoices and issues
+# credit notes (above the entity's limit they wait for an Approver); Approver reads and approves.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     PRICING: (
         _perms("catalog", CATALOG_EDITABLE, ["view", "add", "change"])
@@ -38,19 +42,26 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
         | _perms("subscriptions", CUSTOMER_MODELS, ["add", "change"])
         | _perms("subscriptions", ["testclock"], ["add", "change", "delete"])
-        | {"billing_site.view_auditevent"}
+        | _perms("invoicing", ["billingentity"], ["view", "add", "change"])
+        | _perms("invoicing", ["customerentity", "invoice"], ["view", "add", "change", "delete"])
+        | _perms("invoicing", ["creditnote"], ["view", "add"])
+        | _perms("invoicing", ["balancetransaction", "emaillog"], ["view"])
+        | {"billing_site.view_auditevent", "billing_site.view_approvalrequest"}
     ),
     # Support finds customers and pauses or resumes a subscription, but changes no prices.
     SUPPORT: (
         _perms("catalog", CATALOG_ALL, ["view"])
         | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
         | _perms("subscriptions", ["customer", "subscription"], ["change"])
-        | {"billing_site.view_auditevent"}
+        | _perms("invoicing", [*INVOICING_READ, "emaillog"], ["view"])
+        | _perms("invoicing", ["creditnote"], ["add"])
+        | {"billing_site.view_auditevent", "billing_site.view_approvalrequest"}
     ),
     APPROVER: (
         _perms("catalog", CATALOG_ALL, ["view"])
         | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
-        | {"billing_site.view_auditevent"}
+        | _perms("invoicing", INVOICING_READ, ["view"])
+        | {"billing_site.view_auditevent", "billing_site.view_approvalrequest", "billing_site.decide_approvalrequest"}
     ),
 }
 

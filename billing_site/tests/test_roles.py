@@ -27,18 +27,36 @@ CUSTOMERS_READ = {
     f"subscriptions.view_{model}" for model in [*CUSTOMER_MODELS, "usageevent", "usagealertcrossing", "testclock"]
 }
 
+APPROVALS_READ = {"billing_site.view_approvalrequest"}
+INVOICING_READ = {
+    f"invoicing.view_{model}" for model in ["invoice", "creditnote", "customerentity", "balancetransaction"]
+}
+
 EXPECTED = {
     "Support": CATALOG_READ
     | AUDIT_READ
     | CUSTOMERS_READ
-    | {"subscriptions.change_customer", "subscriptions.change_subscription"},
-    "Approver": CATALOG_READ | AUDIT_READ | CUSTOMERS_READ,
+    | {"subscriptions.change_customer", "subscriptions.change_subscription"}
+    | INVOICING_READ
+    | {"invoicing.view_emaillog", "invoicing.add_creditnote"}
+    | APPROVALS_READ,
+    "Approver": CATALOG_READ
+    | AUDIT_READ
+    | CUSTOMERS_READ
+    | INVOICING_READ
+    | APPROVALS_READ
+    | {"billing_site.decide_approvalrequest"},
     "Finance": CATALOG_READ
     | AUDIT_READ
     | CUSTOMERS_READ
     | {"catalog.add_taxrate", "catalog.change_taxrate"}
     | {f"subscriptions.{action}_{model}" for model in CUSTOMER_MODELS for action in ["add", "change"]}
-    | {"subscriptions.add_testclock", "subscriptions.change_testclock", "subscriptions.delete_testclock"},
+    | {"subscriptions.add_testclock", "subscriptions.change_testclock", "subscriptions.delete_testclock"}
+    | {f"invoicing.{action}_billingentity" for action in ["view", "add", "change"]}
+    | {f"invoicing.{a}_{m}" for m in ["customerentity", "invoice"] for a in ["view", "add", "change", "delete"]}
+    | {"invoicing.view_creditnote", "invoicing.add_creditnote"}
+    | {"invoicing.view_balancetransaction", "invoicing.view_emaillog"}
+    | APPROVALS_READ,
     "Pricing": CATALOG_READ
     | AUDIT_READ
     | CUSTOMERS_READ
@@ -88,7 +106,35 @@ def test_finance_changes_tax_rates_but_not_prices():
 def test_no_role_manages_api_keys_or_edits_the_audit_trail():
     for role in EXPECTED:
         platform = {perm for perm in role_permissions(role) if perm.startswith("billing_site.")}
-        assert platform == {"billing_site.view_auditevent"}, role
+        assert platform <= {
+            "billing_site.view_auditevent",
+            "billing_site.view_approvalrequest",
+            "billing_site.decide_approvalrequest",
+        }, role
+        assert "billing_site.view_auditevent" in platform, role
+
+
+def test_only_approvers_decide_and_nobody_edits_approval_requests():
+    for role in EXPECTED:
+        permissions = role_permissions(role)
+        assert ("billing_site.decide_approvalrequest" in permissions) == (role == "Approver"), role
+        assert not {p for p in permissions if p.endswith("_approvalrequest") and not p.split(".")[1].startswith(("view", "decide"))}
+
+
+def test_pricing_has_nothing_of_invoicing():
+    assert not [perm for perm in role_permissions("Pricing") if perm.startswith("invoicing.")]
+    assert "billing_site.view_approvalrequest" not in role_permissions("Pricing")
+
+
+def test_finance_runs_invoicing_support_reads_it_and_credits():
+    finance, support = role_permissions("Finance"), role_permissions("Support")
+    assert {"invoicing.change_billingentity", "invoicing.add_invoice", "invoicing.change_invoice"} <= finance
+    assert {"invoicing.view_invoice", "invoicing.view_emaillog", "invoicing.add_creditnote"} <= support
+    assert {"invoicing.view_billingentity", "invoicing.change_invoice", "invoicing.add_invoice"}.isdisjoint(support)
+    # Nobody edits or deletes issued documents or the balance ledger in the admin.
+    for role in EXPECTED:
+        assert {"invoicing.change_creditnote", "invoicing.delete_creditnote"}.isdisjoint(role_permissions(role))
+        assert not [p for p in role_permissions(role) if p.endswith("_balancetransaction") and "view" not in p]
 
 
 def test_sync_roles_is_idempotent():

@@ -105,7 +105,7 @@ class DisplayOnlyFormSet(BaseInlineFormSet):
 class EmailLogInline(ReadOnlyInline):
     model = EmailLog
     formset = DisplayOnlyFormSet
-    fields = ["sent_at", "kind", "subject", "status_display", "entry"]
+    fields = ("sent_at", "kind", "subject", "status_display", "entry")
     readonly_fields = fields
     ordering = ["-sent_at", "-id"]
     show_change_link = False  # the "entry" column links to the e-mail
@@ -131,4 +131,4 @@ def register(site: admin.AdminSite) -> None:
         site.register(EmailLog, EmailLogAdmin)
     customer_admin = site._registry.get(Customer)
     if customer_admin is not None and EmailLogInline not in customer_admin.inlines:
-        customer_admin.inlines = [*customer_admin.inlines, EmailLogInline]
+        customer_admin.inlines = [*customer_admin.inlines, EmailLogInline]  # type: ignore[misc]

@@ -33,8 +33,8 @@ class AwareDateTimeField(forms.Field):
         if moment is None:
             raise ValidationError("Give a date and time in ISO 8601, e.g. 2026-01-15T09:30:00Z.", code="invalid")
         if moment.tzinfo is None:
-            raise ValidationError(
-                "Give the time zone too, e.g. 2026-01-15T09:30:00Z or 2026-01-15T10:30:00+01:00 (encode “+” as %2B).",
+            raise ValidationError(  # django-filter formats the message with %: hence %%
+                "Give the time zone too, e.g. 2026-01-15T09:30:00Z or 2026-01-15T10:30:00+01:00 (encode “+” as %%2B).",
                 code="invalid",
             )
         return moment

@@ -134,7 +134,7 @@ class CreditNoteCreateInput(StrictInput):
 # --- output: invoices --------------------------------------------------------------------------
 
 
-class LineTaxRateOutput(serializers.Serializer):
+class DocumentLineTaxRateOutput(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True, help_text="The tax rate's id (the line keeps a copy of it).")
     name = serializers.CharField()
     percentage = DecimalTextField(help_text="e.g. “21”.")
@@ -142,7 +142,7 @@ class LineTaxRateOutput(serializers.Serializer):
     inclusive = serializers.BooleanField(help_text="The line's amount includes this tax.")
 
 
-class TierOutput(serializers.Serializer):
+class InvoiceTierOutput(serializers.Serializer):
     label = serializers.CharField(help_text="A line a person can read, e.g. “Tier 2 (6–10): 5 × 6.50”.")
     quantity = DecimalTextField()
     unit_amount = DecimalTextField()
@@ -163,11 +163,13 @@ class InvoiceLineOutput(serializers.Serializer):
     period_start = serializers.DateTimeField(allow_null=True)
     period_end = serializers.DateTimeField(allow_null=True)
     proration = serializers.BooleanField()
-    tax_rate = LineTaxRateOutput(allow_null=True, help_text="null: no tax rate was found (the invoice is on hold).")
-    tiers = TierOutput(many=True, help_text="How a tiered or time-of-use price added up; empty otherwise.")
+    tax_rate = DocumentLineTaxRateOutput(
+        allow_null=True, help_text="null: no tax rate was found (the invoice is on hold)."
+    )
+    tiers = InvoiceTierOutput(many=True, help_text="How a tiered or time-of-use price added up; empty otherwise.")
 
 
-class TaxSummaryOutput(serializers.Serializer):
+class DocumentTaxSummaryOutput(serializers.Serializer):
     name = serializers.CharField()
     category = serializers.CharField()
     percentage = DecimalTextField()
@@ -210,7 +212,7 @@ class InvoiceOutput(serializers.Serializer):
     purchase_order = serializers.CharField()
     notes = serializers.ListField(child=serializers.CharField(), help_text="Legal mentions, e.g. reverse charge.")
     payment_reference = serializers.CharField(allow_null=True, help_text="Structured creditor reference (RF…).")
-    tax_summary = TaxSummaryOutput(many=True, help_text="One row per tax category and rate (EN 16931).")
+    tax_summary = DocumentTaxSummaryOutput(many=True, help_text="One row per tax category and rate (EN 16931).")
     lines = InvoiceLineOutput(many=True)
     pdf_url = serializers.CharField(allow_null=True, help_text="Where to download the PDF; null when upcoming.")
     created_at = serializers.DateTimeField(allow_null=True)
@@ -228,7 +230,7 @@ class CreditNoteLineOutput(serializers.Serializer):
     description = serializers.CharField()
     quantity = DecimalTextField()
     amount = MoneyOutputField(help_text="As the invoice priced it (net, or gross when its prices include tax).")
-    tax_rate = LineTaxRateOutput(allow_null=True)
+    tax_rate = DocumentLineTaxRateOutput(allow_null=True)
 
 
 class CreditNoteOutput(serializers.Serializer):
@@ -248,7 +250,7 @@ class CreditNoteOutput(serializers.Serializer):
     refund_amount = MoneyOutputField()
     credit_amount = MoneyOutputField(help_text="Kept as credit on the customer's balance.")
     out_of_band_amount = MoneyOutputField(help_text="Settled outside the system.")
-    tax_summary = TaxSummaryOutput(many=True)
+    tax_summary = DocumentTaxSummaryOutput(many=True)
     lines = CreditNoteLineOutput(many=True)
     pdf_url = serializers.CharField()
     created_at = serializers.DateTimeField()

@@ -306,9 +306,7 @@ class CreditNoteListApi(CreditNoteApi):
 
 
 class CreditNoteDetailApi(CreditNoteApi):
-    @extend_schema(
-        tags=CREDIT_NOTE_TAGS, summary="Get a credit note", responses=responses(200, CreditNoteOutput, 404)
-    )
+    @extend_schema(tags=CREDIT_NOTE_TAGS, summary="Get a credit note", responses=responses(200, CreditNoteOutput, 404))
     def get(self, request, pk: int):
         return self.output(self.get_object())
 
@@ -324,4 +322,3 @@ class CreditNotePdfApi(PdfApi, CreditNoteApi):
     def get(self, request, pk: int):
         note = self.get_object()
         return pdf_response(credit_note_pdf_bytes(note), filename=note.number or f"credit-note-{note.pk}")
-

@@ -30,6 +30,7 @@ from django.db.models import Q
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.models import AuditEvent
+from billing_site.services.bulk import bulk_insert_rows, bulk_update_rows
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, InvoiceTax
 from invoicing.services.compose import DraftInvoice, draft_compute, invoice_row, line_rows, tax_rows
 from invoicing.services.invoices import finalize_locked
@@ -152,18 +153,18 @@ def drafts_save(built: list[Built], *, now: dt.datetime, actor: Actor) -> list[I
         )
         for b in built
     ]
-    Invoice.objects.bulk_create(invoices, batch_size=500)
+    bulk_insert_rows(invoices)
     lines: list[InvoiceLine] = []
     taxes: list[InvoiceTax] = []
     for invoice, b in zip(invoices, built, strict=True):
         lines += line_rows(invoice, b.draft)
         taxes += tax_rows(invoice, b.draft)
-    InvoiceLine.objects.bulk_create(lines, batch_size=1000)
-    InvoiceTax.objects.bulk_create(taxes, batch_size=1000)
+    bulk_insert_rows(lines)
+    bulk_insert_rows(taxes)
     pending_ids = [pk for b in built for pk in b.pending_ids]
     if pending_ids:
         PendingLine.objects.filter(pk__in=pending_ids).update(invoiced_at=now)
-    AuditEvent.objects.bulk_create(
+    bulk_insert_rows(
         [
             AuditEvent(
                 occurred_at=now,
@@ -183,8 +184,7 @@ def drafts_save(built: list[Built], *, now: dt.datetime, actor: Actor) -> list[I
                 },
             )
             for invoice, b in zip(invoices, built, strict=True)
-        ],
-        batch_size=1000,
+        ]
     )
     if not window:
         finalize_locked(invoices, actor=actor, now=now)
@@ -341,12 +341,11 @@ def _bill_batch(ids: list[int], *, now: dt.datetime, actor: Actor) -> int:
                     },
                 )
             )
-        Subscription.objects.bulk_update(
+        bulk_update_rows(
             [s for s, *_ in renewals],
             ["current_period_start", "current_period_end", "coupon_periods_left", "updated_at"],
-            batch_size=500,
         )
-        AuditEvent.objects.bulk_create(audits, batch_size=1000)
+        bulk_insert_rows(audits)
         drafts_save(built, now=now, actor=actor)
         return len(renewals)
 

@@ -23,6 +23,7 @@ from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.models import AuditEvent
 from billing_site.services.audit import audit_record
+from billing_site.services.bulk import bulk_insert_rows, bulk_update_rows
 from invoicing.domain.reference import creditor_reference
 from invoicing.models import (
     BalanceKind,
@@ -203,7 +204,7 @@ def finalize_locked(
                 "invoice_on_hold",
                 f"Draft #{invoice.pk} is on hold ({invoice.hold_reason or 'no reason given'}): release it first.",
             )
-        if auto and invoice.total == 0 and zero_amount_policy() == "keep_draft":
+        if auto and invoice.total.amount == 0 and zero_amount_policy() == "keep_draft":
             continue
         todo.append(invoice)
     if not todo:
@@ -230,9 +231,9 @@ def finalize_locked(
             for invoice, number in zip(year_invoices, numbers, strict=True):
                 _freeze(invoice, number=number, seller=seller, balances=balances, ledger=ledger, actor=actor)
                 audits.append(_audit_event(invoice, actor=actor))
-    Invoice.objects.bulk_update(todo, FINALIZE_FIELDS, batch_size=500)
+    bulk_update_rows(todo, FINALIZE_FIELDS)
     BalanceTransaction.objects.bulk_create(ledger)
-    AuditEvent.objects.bulk_create(audits, batch_size=1000)
+    bulk_insert_rows(audits)
     ids = [i.pk for i in todo]
     transaction.on_commit(lambda: _enqueue_documents(ids))
     return todo
@@ -266,10 +267,11 @@ def _freeze(invoice: Invoice, *, number: str, seller: dict, balances: dict, ledg
     if total < 0:
         balances[key] = balances.get(key, ZERO) - total
         ledger.append(_movement(invoice, BalanceKind.NEGATIVE_INVOICE, -total, f"Invoice {number} in your favour", at))
+    due = max(total, ZERO) - applied
     invoice.credit_applied = applied
-    invoice.amount_due = max(total, ZERO) - applied
+    invoice.amount_due = due
     invoice.amount_paid = ZERO
-    if invoice.amount_due == 0:
+    if due == 0:
         invoice.status = S.PAID
         invoice.paid_at = at
     else:

@@ -187,9 +187,9 @@ def tiers_json(breakdown: pricing.PriceBreakdown) -> list[dict[str, Any]]:
     return [
         {
             "label": line.label,
-            "quantity": str(line.quantity),
-            "unit_amount": str(line.unit_amount),
-            "flat_amount": str(line.flat_amount),
+            "quantity": f"{line.quantity.normalize():f}",
+            "unit_amount": f"{line.unit_amount.normalize():f}",
+            "flat_amount": f"{line.flat_amount.normalize():f}",
             "amount": str(line.amount),
         }
         for line in breakdown.lines
@@ -281,7 +281,7 @@ def fee_lines(
                 price,
                 kind=LineKind.FEE,
                 description=description,
-                quantity=Decimal(item.quantity),
+                quantity=Decimal(1) if price.pricing_model == "flat" else Decimal(item.quantity),
                 unit_amount=ZERO if trial else _unit_amount(price),
                 amount=amount,
                 period_start=start,

@@ -433,7 +433,7 @@ def test_everything_the_customer_typed_is_escaped_in_html(entity, pdfs):
 
 
 def test_a_broken_brand_colour_cannot_break_out_of_the_style(entity, pdfs):
-    entity.brand_color = 'red;"><img'  # the admin validates it; a script or an import might not
+    entity.brand_color = '"><img'  # the admin validates it; a script or an import might not (7 characters fit)
     entity.save()
 
     email_invoice_issued(invoice=invoice(entity, customer()), now=NOW)
