@@ -79,17 +79,11 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, batch_size: int = 1000)
     meta = model._meta
     fields = list(meta.concrete_fields)
     quote = connection.ops.quote_name
+    if any(obj.pk is None for obj in objects):
+        reserve_ids(objects)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objects)],
-        )
-        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
-            obj.pk = pk
         converters = [_converter(f) for f in fields]
-        rows = [
-            [convert(_value(obj, f)) for f, convert in zip(fields, converters, strict=True)] for obj in objects
-        ]
+        rows = [[convert(_value(obj, f)) for f, convert in zip(fields, converters, strict=True)] for obj in objects]
         columns = ", ".join(quote(f.column) for f in fields)
         raw = cursor.cursor  # psycopg's own cursor under Django's wrapper
         with raw.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:  # noqa: S608
@@ -98,3 +92,21 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, batch_size: int = 1000)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def reserve_ids(objects: Sequence[models.Model]) -> bool:
+    """Give new objects their primary keys before they are written (PostgreSQL sequences only).
+
+    Returns False elsewhere: the caller writes first and reads the ids back.
+    """
+    if not objects or connection.vendor != "postgresql":
+        return False
+    meta = objects[0]._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objects)],
+        )
+        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+            obj.pk = pk
+    return True

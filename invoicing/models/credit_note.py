@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
 from invoicing.models.entity import BillingEntity
-from invoicing.models.invoice import Invoice, InvoiceLine, amount_field
+from invoicing.models.invoice import Invoice, InvoiceLine, amount_field, document_path
 from subscriptions.models import Customer
 
 
@@ -53,7 +53,7 @@ class CreditNote(models.Model):
     seller = models.JSONField(default=dict, editable=False)
     buyer = models.JSONField(default=dict, editable=False)
     language = models.CharField(max_length=5, default="en", editable=False)
-    pdf = models.FileField(_("PDF"), upload_to="credit-notes/%Y/%m/", blank=True, editable=False)
+    pdf = models.FileField(_("PDF"), upload_to=document_path, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), editable=False)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True, editable=False)
 

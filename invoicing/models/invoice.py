@@ -23,6 +23,12 @@ def amount_field(verbose_name: str, **kwargs) -> MoneyField:
     )
 
 
+def document_path(instance: models.Model, filename: str) -> str:
+    """``invoices/<entity id>/INV-2026-00001.pdf``: one folder per seller, named by the document's number."""
+    folder = "credit-notes" if instance._meta.model_name == "creditnote" else "invoices"
+    return f"{folder}/{instance.entity_id}/{filename}"  # type: ignore[attr-defined]
+
+
 class InvoiceStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     OPEN = "open", _("Open (awaiting payment)")
@@ -91,7 +97,7 @@ class Invoice(models.Model):
     late_usage_until = models.DateTimeField(
         null=True, blank=True, editable=False, help_text=_("Late usage received up to here is billed.")
     )
-    pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/%m/", blank=True, editable=False)
+    pdf = models.FileField(_("PDF"), upload_to=document_path, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), editable=False)
     updated_at = models.DateTimeField(_("updated"), editable=False)
     finalized_at = models.DateTimeField(_("finalized"), null=True, blank=True, editable=False)

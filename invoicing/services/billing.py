@@ -30,7 +30,7 @@ from django.db.models import Q
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.models import AuditEvent
-from billing_site.services.bulk import bulk_insert_rows, bulk_update_rows
+from billing_site.services.bulk import bulk_insert_rows, bulk_update_rows, reserve_ids
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, InvoiceTax
 from invoicing.services.compose import DraftInvoice, draft_compute, invoice_row, line_rows, tax_rows
 from invoicing.services.invoices import finalize_locked
@@ -153,7 +153,17 @@ def drafts_save(built: list[Built], *, now: dt.datetime, actor: Actor) -> list[I
         )
         for b in built
     ]
-    bulk_insert_rows(invoices)
+    # Finalized at once (no review window): numbered and frozen before they are written, saving an
+    # UPDATE per invoice (PostgreSQL, where ids can be taken first; elsewhere finalized after).
+    early = not window and reserve_ids(invoices)
+    if not early:
+        bulk_insert_rows(invoices)
+    bulk_insert_rows(
+        [_created_event(invoice, b, actor=actor, now=now) for invoice, b in zip(invoices, built, strict=True)]
+    )
+    if early:
+        finalize_locked(invoices, actor=actor, now=now, persist=False)
+        bulk_insert_rows(invoices)
     lines: list[InvoiceLine] = []
     taxes: list[InvoiceTax] = []
     for invoice, b in zip(invoices, built, strict=True):
@@ -164,31 +174,29 @@ def drafts_save(built: list[Built], *, now: dt.datetime, actor: Actor) -> list[I
     pending_ids = [pk for b in built for pk in b.pending_ids]
     if pending_ids:
         PendingLine.objects.filter(pk__in=pending_ids).update(invoiced_at=now)
-    bulk_insert_rows(
-        [
-            AuditEvent(
-                occurred_at=now,
-                actor_kind=actor.kind.value,
-                actor_id=actor.id,
-                actor_label=actor.label,
-                action="invoice.created",
-                object_type="invoicing.invoice",
-                object_id=str(invoice.pk),
-                object_repr=str(invoice),
-                after={
-                    "kind": invoice.kind,
-                    "subscription": invoice.subscription_id,
-                    "total": str(invoice.total.amount),
-                    "lines": len(b.draft.lines),
-                    **({"on_hold": invoice.hold_reason} if invoice.on_hold else {}),
-                },
-            )
-            for invoice, b in zip(invoices, built, strict=True)
-        ]
-    )
-    if not window:
+    if not window and not early:
         finalize_locked(invoices, actor=actor, now=now)
     return invoices
+
+
+def _created_event(invoice: Invoice, built: Built, *, actor: Actor, now: dt.datetime) -> AuditEvent:
+    return AuditEvent(
+        occurred_at=now,
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action="invoice.created",
+        object_type="invoicing.invoice",
+        object_id=str(invoice.pk),
+        object_repr=f"Draft #{invoice.pk}",
+        after={
+            "kind": invoice.kind,
+            "subscription": invoice.subscription_id,
+            "total": str(invoice.total.amount),
+            "lines": len(built.draft.lines),
+            **({"on_hold": invoice.hold_reason} if invoice.on_hold else {}),
+        },
+    )
 
 
 def _days_until_due(draft: DraftInvoice) -> int:

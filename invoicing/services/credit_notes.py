@@ -160,8 +160,9 @@ def credit_note_create(
         if amount > left:
             raise _error(
                 "credit_exceeds_line",
-                f"“{invoice_line.description}” can be credited {left} {currency} at most "
-                f"(charged {creditable_amount(invoice_line)}, already credited {already.get(invoice_line.pk, ZERO)}).",
+                f"“{invoice_line.description}” can be credited {round_money(left, currency)} {currency} at most "
+                f"(charged {round_money(creditable_amount(invoice_line), currency)}, already credited "
+                f"{round_money(already.get(invoice_line.pk, ZERO), currency)}).",
                 f"{field}.amount",
             )
         already[invoice_line.pk] = already.get(invoice_line.pk, ZERO) + amount
@@ -187,7 +188,9 @@ def credit_note_create(
     if credited_total(invoice) + total > invoice.total.amount:
         raise _error(
             "credit_exceeds_invoice",
-            f"Credit notes of invoice {invoice} would add up to more than its total {invoice.total}.",
+            f"Credit notes of invoice {invoice} would add up to more than its total "
+            f"{round_money(invoice.total.amount, currency)} {currency} (already credited "
+            f"{round_money(credited_total(invoice), currency)}).",
         )
     refund = _amount(refund_amount, currency, "refund_amount")
     credit = _amount(credit_amount, currency, "credit_amount")

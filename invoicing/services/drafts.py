@@ -64,10 +64,10 @@ def _manual_line(
     if len(description) > 300:
         raise _error("description_too_long", "Keep the description under 300 characters.", f"{field}.description")
     quantity = _decimal(raw.get("quantity", 1), f"{field}.quantity", "Quantity")
-    if quantity <= 0 or quantity.as_tuple().exponent < -6:  # type: ignore[operator]
+    if quantity <= 0 or quantity.normalize().as_tuple().exponent < -6:  # type: ignore[operator]
         raise _error("invalid_quantity", "Quantity: more than 0, at most 6 decimals.", f"{field}.quantity")
     unit = _decimal(raw.get("unit_amount"), f"{field}.unit_amount", "Unit price")
-    if unit.as_tuple().exponent < -MAX_UNIT_DECIMALS:  # type: ignore[operator]
+    if unit.normalize().as_tuple().exponent < -MAX_UNIT_DECIMALS:  # type: ignore[operator]
         raise _error("invalid_unit_amount", "Unit price: at most 12 decimals.", f"{field}.unit_amount")
     product = raw.get("product")
     category = raw.get("tax_category") or (product.tax_category if isinstance(product, Product) else "standard")

@@ -22,6 +22,7 @@ from django.db.models import Sum
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.models import AuditEvent
+from billing_site.money import round_money
 from billing_site.services.audit import audit_record
 from billing_site.services.bulk import bulk_insert_rows, bulk_update_rows
 from invoicing.domain.reference import creditor_reference
@@ -186,12 +187,14 @@ def _due(invoice: Invoice, at: dt.datetime) -> dt.datetime:
 
 
 def finalize_locked(
-    invoices: Sequence[Invoice], *, actor: Actor, now: dt.datetime, auto: bool = False
+    invoices: Sequence[Invoice], *, actor: Actor, now: dt.datetime, auto: bool = False, persist: bool = True
 ) -> list[Invoice]:
     """Finalize drafts already locked by the caller (customers first): numbers, balance, snapshot, audit.
 
     ``auto``: the review window ended; each invoice is finalized as of its ``auto_finalize_at``.
     Returns the invoices finalized (drafts on hold or zero drafts kept as drafts are skipped).
+    ``persist=False``: the invoices are about to be inserted (with their ids already taken); only
+    their fields are set here, the rows around them (numbers, balance, audit) are written.
     """
     todo = []
     for invoice in sorted(invoices, key=lambda i: (i.auto_finalize_at or now, i.pk)):
@@ -231,7 +234,8 @@ def finalize_locked(
             for invoice, number in zip(year_invoices, numbers, strict=True):
                 _freeze(invoice, number=number, seller=seller, balances=balances, ledger=ledger, actor=actor)
                 audits.append(_audit_event(invoice, actor=actor))
-    bulk_update_rows(todo, FINALIZE_FIELDS)
+    if persist:
+        bulk_update_rows(todo, FINALIZE_FIELDS)
     BalanceTransaction.objects.bulk_create(ledger)
     bulk_insert_rows(audits)
     ids = [i.pk for i in todo]
@@ -375,6 +379,12 @@ def invoice_settle(invoice: Invoice, *, amount: Decimal, actor: Actor, now: dt.d
     """Record ``amount`` paid on a locked open/uncollectible invoice; paid in full moves it to paid."""
     if amount <= 0:
         raise DomainError("invalid_amount", "A payment must be more than zero.")
+    if round_money(amount, invoice.currency) != amount:
+        raise DomainError(
+            "invalid_amount",
+            f"{amount} has more decimals than {invoice.currency} allows.",
+            fields={"amount": "Too precise."},
+        )
     due = invoice.amount_due.amount
     if amount > due:
         raise DomainError(

@@ -24,6 +24,7 @@ def utc(*args: int) -> datetime:
 
 #: The wall clock of the admin tests: every button is pressed at this moment.
 WALL = utc(2026, 1, 20, 10, 0)
+JAN_10, JAN_12, JAN_14, JAN_15 = utc(2026, 1, 10), utc(2026, 1, 12), utc(2026, 1, 14), utc(2026, 1, 15)
 
 
 def dutch_vat() -> Any:
@@ -46,35 +47,33 @@ def make_customer(name: str, email: str, **fields: Any) -> Customer:
     return customer_create(actor=ACTOR, now=utc(2026, 1, 1), name=name, email=email, **fields)
 
 
-def one_off(
-    customer: Customer, *lines: tuple[str, str, str], at: datetime = utc(2026, 1, 10), **kwargs: Any
-) -> Invoice:
+def one_off(customer: Customer, *lines: tuple[str, str, str], at: datetime = JAN_10, **kwargs: Any) -> Invoice:
     """A one-off draft: each line (description, quantity, unit price), standard tax."""
     return invoice_create_manual(
         customer=customer,
-        lines=[{"description": d, "quantity": q, "unit_amount": u} for d, q, u in lines or [("Consulting", "2", "100.00")]],
+        lines=[
+            {"description": d, "quantity": q, "unit_amount": u} for d, q, u in lines or [("Consulting", "2", "100.00")]
+        ],
         actor=ACTOR,
         now=at,
         **kwargs,
     )
 
 
-def finalized(invoice: Invoice, at: datetime = utc(2026, 1, 12)) -> Invoice:
+def finalized(invoice: Invoice, at: datetime = JAN_12) -> Invoice:
     return invoice_finalize(invoice=invoice, actor=ACTOR, now=at)
 
 
-def paid(invoice: Invoice, at: datetime = utc(2026, 1, 14)) -> Invoice:
+def paid(invoice: Invoice, at: datetime = JAN_14) -> Invoice:
     return invoice_mark_paid(invoice=invoice, actor=ACTOR, now=at)
 
 
-def subscription_draft(customer: Customer, amount: str = "79.50", at: datetime = utc(2026, 1, 15)) -> Invoice:
+def subscription_draft(customer: Customer, amount: str = "79.50", at: datetime = JAN_15) -> Invoice:
     """The first invoice of a monthly flat-fee subscription: a draft made by the billing hook."""
     from subscriptions.services.subscriptions import subscription_create
     from subscriptions.tests.factories import make_flat_plan
 
-    subscription = subscription_create(
-        customer=customer, plan_version=make_flat_plan(amount), actor=ACTOR, now=at
-    )
+    subscription = subscription_create(customer=customer, plan_version=make_flat_plan(amount), actor=ACTOR, now=at)
     return Invoice.objects.get(subscription=subscription)
 
 

@@ -102,11 +102,20 @@ def test_check_shows_the_exact_amounts_then_the_note_is_issued(finance, invoice)
         ("Lowers the amount due on the invoice", "€121.00"),
     ]
     note = CreditNote.objects.get()
-    assert (note.number, note.status, note.reason, note.memo) == ("CN-2026-00001", "issued", "billing_error", "One day was not worked")
+    assert (note.number, note.status, note.reason, note.memo) == (
+        "CN-2026-00001",
+        "issued",
+        "billing_error",
+        "One day was not worked",
+    )
     assert note_figures(note) == (D("100.00"), D("21.00"), D("121.00"), D("121.00"), D("0"), D("0"), D("0"))
     assert list(note.lines.values_list("description", "amount")) == [("Consulting", D("100.00"))]
     invoice.refresh_from_db()
-    assert (invoice.status, invoice.amount_due.amount, invoice.amount_credited.amount) == ("open", D("181.50"), D("121.00"))
+    assert (invoice.status, invoice.amount_due.amount, invoice.amount_credited.amount) == (
+        "open",
+        D("181.50"),
+        D("121.00"),
+    )
     assert messages_of(created) == ["Credit note CN-2026-00001 of €121.00 is issued."]
     assert created.redirect_chain[-1][0] == reverse("admin:invoicing_creditnote_change", args=[note.pk])
     assert note.author == "finance"
@@ -117,7 +126,9 @@ def test_checking_writes_nothing(finance, invoice):
 
     finance.post(form_url(invoice), credit_form(invoice, {"Consulting": "100.00"}))
     # A "Yes" with inputs changed after the check only checks again.
-    finance.post(form_url(invoice), {**credit_form(invoice, {"Consulting": "150.00"}), "confirm": "yes", "checked": "old"})
+    finance.post(
+        form_url(invoice), {**credit_form(invoice, {"Consulting": "150.00"}), "confirm": "yes", "checked": "old"}
+    )
 
     assert not CreditNote.objects.exists()
     assert AuditEvent.objects.count() == events
@@ -189,7 +200,12 @@ def test_support_issues_a_small_credit_note(client, support_user, invoice):
     check_then_create(client, invoice, {"Setup fee": "10.00"}, reason="goodwill")
 
     note = CreditNote.objects.get()
-    assert (note.status, note.number, note.total.amount, note.author) == ("issued", "CN-2026-00001", D("12.10"), "support")
+    assert (note.status, note.number, note.total.amount, note.author) == (
+        "issued",
+        "CN-2026-00001",
+        D("12.10"),
+        "support",
+    )
 
 
 def test_a_draft_cannot_be_credited(finance, customer):

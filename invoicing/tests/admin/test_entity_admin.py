@@ -78,7 +78,9 @@ def change_data(entity: BillingEntity, **changes: Any) -> dict[str, Any]:
         invoice_prefix=entity.invoice_prefix,
         credit_note_prefix=entity.credit_note_prefix,
         number_reset=entity.number_reset,
-        credit_note_approval_above="" if entity.credit_note_approval_above is None else str(entity.credit_note_approval_above),
+        credit_note_approval_above=""
+        if entity.credit_note_approval_above is None
+        else str(entity.credit_note_approval_above),
         active="on" if entity.active else None,
     )
     if not entity.is_default:
@@ -127,7 +129,9 @@ def test_a_second_default_entity_is_refused_with_a_clear_message(finance):
     response = finance.post(ADD, entity_form(is_default="on"))
 
     errors = response.context["adminform"].form.errors
-    assert errors["is_default"][0].startswith("“Acme Billing B.V.” is already the default entity, and there is only one.")
+    assert errors["is_default"][0].startswith(
+        "“Acme Billing B.V.” is already the default entity, and there is only one."
+    )
     assert not BillingEntity.objects.filter(name="Acme Nordic AB").exists()
 
 
@@ -135,9 +139,17 @@ def test_a_second_default_entity_is_refused_with_a_clear_message(finance):
     ("field", "value", "message"),
     [
         ("country", "XX", "Select a valid choice. XX is not one of the available choices."),
-        ("iban", "SE45 5000 0000 0583 9825 7467", "This IBAN is not valid: check for a typing error (e.g. NL91ABNA0417164300)."),
+        (
+            "iban",
+            "SE45 5000 0000 0583 9825 7467",
+            "This IBAN is not valid: check for a typing error (e.g. NL91ABNA0417164300).",
+        ),
         ("bic", "ESSE", "A BIC has 8 or 11 letters and digits, e.g. ABNANL2A."),
-        ("credit_note_approval_above", "-1", "The approval limit cannot be negative. Leave it empty when no approval is needed."),
+        (
+            "credit_note_approval_above",
+            "-1",
+            "The approval limit cannot be negative. Leave it empty when no approval is needed.",
+        ),
     ],
 )
 def test_invalid_details_are_refused_on_their_field(finance, field, value, message):
@@ -153,14 +165,18 @@ def test_changing_an_entity_is_audited_and_listed_numbers_are_shown(finance, _de
     customer = make_customer("Alpha Trading B.V.", "ap@alpha.example")
     from invoicing.services.invoices import invoice_finalize
 
-    invoice = invoice_create_manual(customer=customer, lines=[{"description": "x", "unit_amount": "10"}], actor=ACTOR, now=utc(2026, 1, 10))
+    invoice = invoice_create_manual(
+        customer=customer, lines=[{"description": "x", "unit_amount": "10"}], actor=ACTOR, now=utc(2026, 1, 10)
+    )
     invoice_finalize(invoice=invoice, actor=ACTOR, now=utc(2026, 1, 11))
 
     page = finance.get(change(entity))
     assert "Invoices (2026): INV-2026-00001" in page.content.decode()
     assert "This is the default legal entity." in page.content.decode()
 
-    finance.post(change(entity), change_data(entity, invoice_footer="Thank you for your business", payment_terms_days="21"))
+    finance.post(
+        change(entity), change_data(entity, invoice_footer="Thank you for your business", payment_terms_days="21")
+    )
 
     entity.refresh_from_db()
     assert (entity.invoice_footer, entity.payment_terms_days) == ("Thank you for your business", 21)
@@ -215,9 +231,15 @@ def test_finance_chooses_the_entity_that_bills_a_customer(finance):
     assert CustomerEntity.objects.get(customer=customer).entity == nordic
     assert "Acme Nordic AB" in done.content.decode()
     event = AuditEvent.objects.get(action="customer.billing_entity_set")
-    assert (event.object_type, event.before, event.after) == ("subscriptions.customer", {"entity": None}, {"entity": nordic.pk})
+    assert (event.object_type, event.before, event.after) == (
+        "subscriptions.customer",
+        {"entity": None},
+        {"entity": nordic.pk},
+    )
     dutch_vat()
-    invoice = invoice_create_manual(customer=customer, lines=[{"description": "x", "unit_amount": "10"}], actor=ACTOR, now=utc(2026, 1, 19))
+    invoice = invoice_create_manual(
+        customer=customer, lines=[{"description": "x", "unit_amount": "10"}], actor=ACTOR, now=utc(2026, 1, 19)
+    )
     assert invoice.entity == nordic
 
 

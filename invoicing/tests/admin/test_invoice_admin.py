@@ -83,7 +83,9 @@ def beta():
 def book(alpha, beta):
     """A draft from a subscription, an overdue and a current open invoice, a paid one."""
     draft = subscription_draft(alpha)
-    overdue = finalized(one_off(beta, ("Workshop", "1", "500.00"), at=utc(2025, 12, 20), days_until_due=7), at=utc(2026, 1, 2))
+    overdue = finalized(
+        one_off(beta, ("Workshop", "1", "500.00"), at=utc(2025, 12, 20), days_until_due=7), at=utc(2026, 1, 2)
+    )
     current = finalized(one_off(beta, ("Training", "1", "300.00"), days_until_due=14), at=utc(2026, 1, 19))
     settled = paid(finalized(one_off(alpha, ("Setup", "1", "50.00")), at=utc(2026, 1, 12)), at=utc(2026, 1, 13))
     return {"draft": draft, "overdue": overdue, "current": current, "paid": settled}
@@ -302,7 +304,7 @@ def test_finalize_now_shows_the_number_first_then_finalizes(finance, alpha):
 
     confirm = finance.get(action(draft, "finalize"))
 
-    assert confirm.context["outcome"]["number"] == "INV-2026-00001"
+    assert confirm.context["outcome"]["new_number"] == "INV-2026-00001"
     assert confirm.context["outcome"]["due"] == "2026-02-03"
     draft.refresh_from_db()
     assert (draft.status, draft.number) == (InvoiceStatus.DRAFT, "")
@@ -339,7 +341,9 @@ def test_delete_a_draft_after_confirming(finance, alpha):
 def test_partial_then_full_payment(finance, alpha):
     invoice = finalized(one_off(alpha))  # 242.00 due
 
-    partial = finance.post(action(invoice, "mark-paid"), {"amount": "100.00", "reason": "Bank transfer 4711"}, follow=True)
+    partial = finance.post(
+        action(invoice, "mark-paid"), {"amount": "100.00", "reason": "Bank transfer 4711"}, follow=True
+    )
 
     assert messages_of(partial) == ["Payment recorded: €142.00 is still due on INV-2026-00001."]
     invoice.refresh_from_db()
@@ -365,6 +369,18 @@ def test_void_needs_a_reason_and_a_partly_paid_invoice_is_refused(finance, alpha
     refused = finance.post(action(invoice, "void"), {"reason": "Wrong customer"})
     assert "refund with a credit note instead of voiding" in refused.content.decode()
     assert state(invoice) == before
+
+
+def test_the_void_page_shows_the_invoice_as_it_is_and_what_voiding_does(finance, alpha):
+    invoice = finalized(one_off(alpha))
+
+    response = finance.get(action(invoice, "void"))
+
+    assert dict(response.context["facts"])["Status"] == "Open (awaiting payment)"
+    assert (response.context["outcome"]["status"], response.context["outcome"]["amount_due"]) == ("Void", "€0.00")
+    assert response.context["outcome"]["new_number"] == ""
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_due.amount) == (InvoiceStatus.OPEN, D("242.00"))
 
 
 def test_mark_uncollectible(finance, alpha):

@@ -273,3 +273,26 @@ def test_usage_arriving_after_its_period_was_invoiced_is_billed_as_late_usage(ra
         # 11,000 calls in January cost 19.00; the 6,000 billed on Feb 15 cost 10.00: 9.00 more.
         ("Late usage: API calls (arrived after its period was invoiced)", D(5000), D("9.00")),
     ]
+
+
+def test_without_a_review_window_invoices_are_finalized_in_the_run_itself(rates, settings):
+    from billing_site.models import AuditEvent
+
+    settings.INVOICE_REVIEW_MINUTES = 0
+    subscription = make_subscription(make_customer(), plan_version=saas_plan(), now=JAN15)
+    billing_run(now=FEB15)
+    first, renewal = invoices_of(subscription)
+    assert [(i.status, i.number, i.finalized_at) for i in (first, renewal)] == [
+        ("open", "INV-2026-00001", JAN15),
+        ("open", "INV-2026-00002", FEB15),
+    ]
+    assert (renewal.buyer["name"], renewal.due_at, totals_of(renewal)[3]) == (
+        subscription.customer.name,
+        utc(2026, 3, 1),
+        D("71.39"),
+    )
+    assert list(
+        AuditEvent.objects.filter(object_type="invoicing.invoice", object_id=str(renewal.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    ) == ["invoice.created", "invoice.finalized"]
