@@ -100,7 +100,12 @@ def _default_billing_entity(request):
         return None
     if request.node.get_closest_marker("no_default_entity"):
         return None
-    request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    if "live_server" in names:
+        return None  # browser tests set their database up themselves (serialized rollback of the roles)
+    transactional = "transactional_db" in names or (
+        (marker := request.node.get_closest_marker("django_db")) is not None and marker.kwargs.get("transaction")
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
     from invoicing.models import BillingEntity
 
     moment = datetime(2026, 1, 1, tzinfo=UTC)

@@ -130,8 +130,12 @@ def _setup(size: int) -> dict[str, Any]:
     customers = Customer.objects.bulk_create(
         (
             Customer(
-                name=f"Customer {n}", email=f"c{n}@example.com", country="NL", currency="EUR",
-                created_at=t0, updated_at=t0,
+                name=f"Customer {n}",
+                email=f"c{n}@example.com",
+                country="NL",
+                currency="EUR",
+                created_at=t0,
+                updated_at=t0,
             )  # fmt: skip
             for n in range(size)
         ),
@@ -140,9 +144,16 @@ def _setup(size: int) -> dict[str, Any]:
     subscriptions = Subscription.objects.bulk_create(
         (
             Subscription(
-                customer=c, status="active", currency="EUR", interval="month", interval_count=1,
-                billing_cycle_anchor=t0, current_period_start=start, current_period_end=end,
-                created_at=t0, updated_at=t0,
+                customer=c,
+                status="active",
+                currency="EUR",
+                interval="month",
+                interval_count=1,
+                billing_cycle_anchor=t0,
+                current_period_start=start,
+                current_period_end=end,
+                created_at=t0,
+                updated_at=t0,
             )  # fmt: skip
             for c in customers
         ),
@@ -154,7 +165,9 @@ def _setup(size: int) -> dict[str, Any]:
         if kind == 0:
             items.append(SubscriptionItem(subscription=subscription, price_id=flat[0], quantity=1, created_at=t0))
         elif kind == 1:
-            items.append(SubscriptionItem(subscription=subscription, price_id=seats[0], quantity=1 + n % 20, created_at=t0))
+            items.append(
+                SubscriptionItem(subscription=subscription, price_id=seats[0], quantity=1 + n % 20, created_at=t0)
+            )
         else:
             items += [
                 SubscriptionItem(subscription=subscription, price_id=metered[0], quantity=1, created_at=t0),
@@ -163,8 +176,12 @@ def _setup(size: int) -> dict[str, Any]:
             for hour in (5, 30, 300):
                 rollups.append(
                     UsageHourlyRollup(
-                        customer=customer, subscription_key=subscription.pk, metric_code="api_calls",
-                        hour=start + dt.timedelta(hours=hour), value_sum=Decimal(400 + n % 1000), event_count=1,
+                        customer=customer,
+                        subscription_key=subscription.pk,
+                        metric_code="api_calls",
+                        hour=start + dt.timedelta(hours=hour),
+                        value_sum=Decimal(400 + n % 1000),
+                        event_count=1,
                         value_max=Decimal(400 + n % 1000),
                     )  # fmt: skip
                 )
@@ -172,7 +189,12 @@ def _setup(size: int) -> dict[str, Any]:
     UsageHourlyRollup.objects.bulk_create(rollups, batch_size=5000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return {"subscriptions": size, "items": len(items), "rollups": len(rollups), "seconds": time.perf_counter() - started}
+    return {
+        "subscriptions": size,
+        "items": len(items),
+        "rollups": len(rollups),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def _run() -> dict[str, Any]:
@@ -200,7 +222,9 @@ def _run() -> dict[str, Any]:
     subtotal = invoices.aggregate(s=Sum("subtotal"), t=Sum("tax"))
     sample = list(invoices.order_by("?")[:200])
     wrong = [
-        (i.number, str(i.subtotal.amount), str(i.tax.amount)) for i in sample if i.tax.amount != round_money(i.subtotal.amount * Decimal("0.21"), "EUR")
+        (i.number, str(i.subtotal.amount), str(i.tax.amount))
+        for i in sample
+        if i.tax.amount != round_money(i.subtotal.amount * Decimal("0.21"), "EUR")
     ]
     if count == 0 or numbered != count or distinct != count or left or wrong or lines_total != subtotal["s"]:
         raise SystemExit(

@@ -57,7 +57,15 @@ def can_decide(user) -> bool:
 
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(admin.ModelAdmin):
-    list_display = ["summary", "status_display", "kind_display", "requested_by_label", "requested_at", "decided_by", "decided_at"]
+    list_display = [
+        "summary",
+        "status_display",
+        "kind_display",
+        "requested_by_label",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    ]
     list_display_links = ["summary"]
     list_filter = ["status", "kind"]
     search_fields = ["summary", "requested_by_label"]
@@ -140,7 +148,9 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         if obj is None or model not in self.admin_site._registry:
             return obj, None
         try:
-            url = reverse(f"{self.admin_site.name}:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
+            url = reverse(
+                f"{self.admin_site.name}:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk]
+            )
         except NoReverseMatch:
             url = None
         return obj, url
@@ -187,15 +197,20 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         form = DecisionForm(request.POST)
         form.is_valid()
         comment = form.cleaned_data.get("comment", "")
+        subject, _url = self._object(obj)
         try:
-            decided = approval_decide(request=obj, user=request.user, approve=approve, comment=comment, now=clock.now())
+            # The object's time: a credit note of a test-clock customer is issued at the clock's time.
+            decided = approval_decide(
+                request=obj, user=request.user, approve=approve, comment=comment, now=clock.now(subject)
+            )
         except DomainError as error:
             messages.error(request, error.message)
             return HttpResponseRedirect(page)
-        subject, _url = self._object(decided)
+        subject, _url = self._object(decided)  # read again: approving gives a credit note its number
         if approve:
             messages.success(request, _("Approved: %(what)s.") % {"what": subject or decided.summary})
         else:
-            messages.success(request, _("Rejected: %(what)s. The requester sees your comment.") % {"what": decided.summary})
+            messages.success(
+                request, _("Rejected: %(what)s. The requester sees your comment.") % {"what": decided.summary}
+            )
         return HttpResponseRedirect(page)
-

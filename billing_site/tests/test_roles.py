@@ -118,7 +118,11 @@ def test_only_approvers_decide_and_nobody_edits_approval_requests():
     for role in EXPECTED:
         permissions = role_permissions(role)
         assert ("billing_site.decide_approvalrequest" in permissions) == (role == "Approver"), role
-        assert not {p for p in permissions if p.endswith("_approvalrequest") and not p.split(".")[1].startswith(("view", "decide"))}
+        assert not {
+            p
+            for p in permissions
+            if p.endswith("_approvalrequest") and not p.split(".")[1].startswith(("view", "decide"))
+        }
 
 
 def test_pricing_has_nothing_of_invoicing():

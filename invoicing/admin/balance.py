@@ -25,14 +25,22 @@ def signed(amount: Any, currency: str):
     value = getattr(amount, "amount", amount)
     text = money(abs(value), currency)
     if value > 0:
-        return format_html('<span class="inv-plus">+{}</span>', text)
+        return format_html('<span style="color:#1b5e20;font-weight:600;white-space:nowrap">+{}</span>', text)
     if value < 0:
-        return format_html('<span class="inv-minus">−{}</span>', text)
+        return format_html('<span style="color:#9b1c1c;font-weight:600;white-space:nowrap">−{}</span>', text)
     return text
 
 
 class BalanceTransactionAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "customer", "kind", "amount_display", "description", "invoice_link", "credit_note_link"]
+    list_display = [
+        "created_at",
+        "customer",
+        "kind",
+        "amount_display",
+        "description",
+        "invoice_link",
+        "credit_note_link",
+    ]
     list_display_links = ["created_at"]
     list_filter = ["kind", "currency"]
     search_fields = ["customer__name", "customer__email", "description"]
@@ -42,9 +50,6 @@ class BalanceTransactionAdmin(admin.ModelAdmin):
     actions = None
     fields = ["customer", "created_at", "kind", "amount_display", "description", "invoice_link", "credit_note_link"]
     readonly_fields = fields
-
-    class Media:
-        css = {"all": []}
 
     def has_add_permission(self, request):
         return False
@@ -77,7 +82,8 @@ class BalanceTransactionAdmin(admin.ModelAdmin):
                 balances = customer_balances([customer.pk])
                 extra["subtitle"] = _("%(customer)s: balance now %(balance)s") % {
                     "customer": customer.name,
-                    "balance": ", ".join(money(v, cur) for (_c, cur), v in sorted(balances.items())) or money(0, customer.currency),
+                    "balance": ", ".join(money(v, cur) for (_c, cur), v in sorted(balances.items()))
+                    or money(0, customer.currency),
                 }
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
@@ -119,7 +125,9 @@ class CustomerInvoicesInline(_CustomerPanel):
     def panel_context(self, request, customer: Customer) -> dict[str, Any]:
         invoices = list(Invoice.objects.filter(customer=customer).order_by("-created_at", "-id")[:RECENT])
         changelist = reverse("admin:invoicing_invoice_changelist")
-        open_invoices = Invoice.objects.filter(customer=customer, status__in=[InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE])
+        open_invoices = Invoice.objects.filter(
+            customer=customer, status__in=[InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE]
+        )
         return {
             "rows": [
                 {

@@ -30,20 +30,25 @@ _BADGE_COLOURS = {
     CreditNoteStatus.REJECTED: ("#fde2e1", "#9b1c1c"),
 }
 _SHORT = {InvoiceStatus.OPEN: _("Open")}
+#: The pill's shape, inline: badges also appear on pages without the invoicing styles (the customer page).
+_PILL = "display:inline-block;padding:1px 8px;border-radius:10px;font-size:0.75rem;font-weight:600;white-space:nowrap;"
 
 
 def status_badge(status: str, label: str, *, extra: str = ""):
     """A coloured pill with the status, e.g. "Open" on blue; ``extra`` adds a second small pill."""
     background, colour = _BADGE_COLOURS.get(status, ("#ececec", "#444"))
     badge = format_html(
-        '<span class="inv-badge" style="background:{};color:{}" title="{}">{}</span>',
+        '<span class="inv-badge" style="{}background:{};color:{}" title="{}">{}</span>',
+        _PILL,
         background,
         colour,
         label,
         _SHORT.get(status, label),
     )
     if extra:
-        return format_html('{} <span class="inv-badge inv-badge-warn">{}</span>', badge, extra)
+        return format_html(
+            '{} <span class="inv-badge" style="{}background:#fde2e1;color:#9b1c1c">{}</span>', badge, _PILL, extra
+        )
     return badge
 
 

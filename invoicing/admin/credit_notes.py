@@ -35,8 +35,8 @@ from invoicing.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatu
 from invoicing.services.credit_notes import (
     APPROVAL_KIND,
     CREDITABLE,
-    creditable_amount,
     credit_note_create,
+    creditable_amount,
     credited_per_line,
     credited_total,
 )
@@ -48,7 +48,15 @@ PARTS = ("refund_amount", "credit_amount", "out_of_band_amount")
 
 
 class CreditNoteAdmin(admin.ModelAdmin):
-    list_display = ["number_display", "invoice_display", "customer", "status_display", "total_display", "reason", "created_at"]
+    list_display = [
+        "number_display",
+        "invoice_display",
+        "customer",
+        "status_display",
+        "total_display",
+        "reason",
+        "created_at",
+    ]
     list_display_links = ["number_display"]
     list_filter = ["status", "reason", "entity"]
     search_fields = ["number", "invoice__number", "customer__name", "customer__email"]
@@ -113,7 +121,12 @@ class CreditNoteAdmin(admin.ModelAdmin):
         if note.status != CreditNoteStatus.ISSUED:
             messages.error(request, _("The credit note has its PDF once it is issued (approved)."))
             return HttpResponseRedirect(reverse("admin:invoicing_creditnote_change", args=[note.pk]))
-        response = HttpResponse(credit_note_pdf_bytes(note), content_type="application/pdf")
+        try:
+            content = credit_note_pdf_bytes(note)
+        except (DomainError, OSError) as error:
+            messages.error(request, _("The PDF cannot be shown: %(why)s") % {"why": getattr(error, "message", error)})
+            return HttpResponseRedirect(reverse("admin:invoicing_creditnote_change", args=[note.pk]))
+        response = HttpResponse(content, content_type="application/pdf")
         disposition = "inline" if request.GET.get("inline") else "attachment"
         response["Content-Disposition"] = f'{disposition}; filename="{note.number}.pdf"'
         return response
@@ -143,7 +156,8 @@ def note_context(request, note: CreditNote) -> dict[str, Any]:
             {
                 "description": line.description,
                 "quantity": plain_number(line.quantity),
-                "tax": line.tax_name or (f"{line.tax_percentage.normalize():f}%" if line.tax_percentage is not None else ""),
+                "tax": line.tax_name
+                or (f"{line.tax_percentage.normalize():f}%" if line.tax_percentage is not None else ""),
                 "amount": money(line.amount, currency),
             }
             for line in note.lines.all()
@@ -166,7 +180,9 @@ def note_context(request, note: CreditNote) -> dict[str, Any]:
             (_("Kept as balance credit"), money(note.credit_amount, currency), False),
             (_("Settled outside the system"), money(note.out_of_band_amount, currency), False),
         ],
-        "pdf_url": reverse("admin:invoicing_creditnote_pdf", args=[note.pk]) if note.status == CreditNoteStatus.ISSUED else None,
+        "pdf_url": reverse("admin:invoicing_creditnote_pdf", args=[note.pk])
+        if note.status == CreditNoteStatus.ISSUED
+        else None,
         "invoice_url": reverse("admin:invoicing_invoice_change", args=[note.invoice_id]),
         "approval": approval,
         "approval_url": reverse("admin:billing_site_approvalrequest_change", args=[approval.pk])
@@ -264,7 +280,9 @@ def credit_note_create_view(invoice_admin, request, object_id):
     line_rows = _line_rows(invoice)
     data = request.POST if request.method == "POST" else None
     form = invoice_forms.CreditNoteForm(data)
-    formset = invoice_forms.CreditLineFormSet(data, prefix="lines", initial=[{"invoice_line": r["line"].pk} for r in line_rows])
+    formset = invoice_forms.CreditLineFormSet(
+        data, prefix="lines", initial=[{"invoice_line": r["line"].pk} for r in line_rows]
+    )
     preview = None
     if data is not None and form.is_valid() and formset.is_valid():
         known = {r["line"].pk for r in line_rows}
@@ -277,7 +295,10 @@ def credit_note_create_view(invoice_admin, request, object_id):
             form.add_error(None, _("Enter the amount to credit on at least one line."))
         else:
             rows = [
-                {"invoice_line": formset.forms[i].cleaned_data["invoice_line"], "amount": formset.forms[i].cleaned_data["amount"].strip()}
+                {
+                    "invoice_line": formset.forms[i].cleaned_data["invoice_line"],
+                    "amount": formset.forms[i].cleaned_data["amount"].strip(),
+                }
                 for i in used
             ]
             parts = _parts(form, invoice, rows)
@@ -317,7 +338,10 @@ def credit_note_create_view(invoice_admin, request, object_id):
             (_("Still due"), money(invoice.amount_due, invoice.currency)),
             (_("Already paid"), money(invoice.amount_paid, invoice.currency)),
             (_("Paid from balance credit"), money(invoice.credit_applied, invoice.currency)),
-            (_("Credited before (incl. waiting for approval)"), money(credited_total(invoice), invoice.currency)),
+            (
+                _("Credited before, tax included (also those waiting for approval)"),
+                money(credited_total(invoice), invoice.currency),
+            ),
         ],
         "limit": invoice.entity.credit_note_approval_above,
         "limit_text": money(invoice.entity.credit_note_approval_above, invoice.currency)

@@ -1,20 +1,14 @@
 """Legal entities (the companies that send invoices) and which entity bills a customer.
 
-Finance adds and changes entities here; the form is validated by a dry run of the save, like the
-catalog admin (``catalog.admin.base``), so every rule shows up on its field in words.
-
-The invoicing app has no entity service yet, and this admin may not add one to ``invoicing/services``;
-the writes below (``billing_entity_create`` …) are written as services would be: keyword-only, one
-transaction, validated, audited through ``billing_site.services.records``. They belong in
-``invoicing/services/entities.py`` and should move there.
+Finance adds and changes entities here; the form is validated by a dry run of the entity service
+(``invoicing.services.entities``), like the catalog admin (``catalog.admin.base``), so every rule
+shows up on its field in the service's words. The form adds one check of its own input: the logo's
+content must be a PNG or JPEG image, whatever the file is called.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import zoneinfo
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -23,7 +17,6 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -32,244 +25,68 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from billing_site import clock
-from billing_site.actors import Actor
 from billing_site.errors import DomainError
-from billing_site.services.audit import audit_record
-from billing_site.services.records import record_create, record_update
-from billing_site.services.validation import full_clean_or_raise
 from catalog.admin.base import ServiceForm, ServiceModelAdmin, form_values, staff_actor
 from invoicing.admin.common import DisplayOnlyFormSet
-from invoicing.models import BillingEntity, CustomerEntity, Invoice, NumberReset, NumberSeries
+from invoicing.models import BillingEntity, CustomerEntity, NumberSeries
+from invoicing.services.entities import (
+    ENTITY_FIELDS,
+    billing_entity_create,
+    billing_entity_make_default,
+    billing_entity_update,
+    customer_entity_set,
+)
 from invoicing.services.invoices import format_number
 from subscriptions.admin.customers import country_choices
-from subscriptions.domain.vat import normalize_vat_id
 from subscriptions.models import Customer
-from subscriptions.services.customers import country_codes
 
-ENTITY_FIELDS = {
-    "name",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "region",
-    "country",
-    "vat_id",
-    "registration_id",
-    "email",
-    "iban",
-    "bic",
-    "logo",
-    "brand_color",
-    "invoice_footer",
-    "payment_terms_days",
-    "time_zone",
-    "invoice_prefix",
-    "credit_note_prefix",
-    "number_reset",
-    "credit_note_approval_above",
-    "is_default",
-    "active",
-}
 LOGO_MAX_BYTES = 1024 * 1024
 _PNG = b"\x89PNG\r\n\x1a\n"
 _JPEG = b"\xff\xd8\xff"
-_BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?")
-_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 
 
-def _fail(code: str, field: str, message: str) -> DomainError:
-    return DomainError(code, message, fields={field: message})
-
-
-# --- the writes (to move to invoicing/services/entities.py) ---------------------------------------------
-
-
-def logo_check(logo: Any) -> None:
-    """A PNG or JPEG of at most 1 MB: what the PDF renderer prints. Checked by content, not by name."""
-    if not logo:
-        return
+def logo_problem(logo: Any) -> str:
+    """Why an uploaded logo cannot be printed on invoices ("" when it can): checked by content, not by name."""
     size = getattr(logo, "size", None)
     if size is not None and size > LOGO_MAX_BYTES:
-        raise _fail("logo_too_large", "logo", "The logo is larger than 1 MB: use a smaller PNG or JPEG.")
-    handle = logo.file if hasattr(logo, "file") else logo
-    handle.seek(0)
-    head = handle.read(8)
-    handle.seek(0)
+        return str(_("The logo is larger than 1 MB: use a smaller PNG or JPEG."))
+    logo.seek(0)
+    head = logo.read(8)
+    logo.seek(0)
     if not (head.startswith(_PNG) or head.startswith(_JPEG)):
-        raise _fail("logo_not_an_image", "logo", "The logo must be a PNG or JPEG image.")
+        return str(_("The logo must be a PNG or JPEG image."))
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(handle) as image:
+        with Image.open(logo) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise _fail("logo_not_an_image", "logo", "The logo file is damaged: save it again as PNG or JPEG.") from None
+        return str(_("The logo file is damaged: save it again as PNG or JPEG."))
     finally:
-        handle.seek(0)
-
-
-def _iban_ok(iban: str) -> bool:
-    if not _IBAN.fullmatch(iban):
-        return False
-    moved = iban[4:] + iban[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
-
-
-def billing_entity_validate(entity: BillingEntity) -> None:
-    """Normalise and check an entity: country, VAT id, bank details, time zone, one default."""
-    entity.country = (entity.country or "").strip().upper()
-    if entity.country not in country_codes():
-        raise _fail("invalid_country", "country", "Use the two-letter ISO code of a country, e.g. NL, SE or DE.")
-    if entity.vat_id:
-        try:
-            entity.vat_id = normalize_vat_id(entity.vat_id, entity.country)
-        except DomainError as error:
-            if error.code != "vat_id_not_supported":
-                raise
-            entity.vat_id = re.sub(r"[\s.\-/]+", "", entity.vat_id).upper()
-    entity.iban = re.sub(r"\s+", "", entity.iban or "").upper()
-    if entity.iban and not _iban_ok(entity.iban):
-        raise _fail("invalid_iban", "iban", "This IBAN is not valid: check for a typing error (e.g. NL91ABNA0417164300).")
-    entity.bic = re.sub(r"\s+", "", entity.bic or "").upper()
-    if entity.bic and not _BIC.fullmatch(entity.bic):
-        raise _fail("invalid_bic", "bic", "A BIC has 8 or 11 letters and digits, e.g. ABNANL2A.")
-    try:
-        zoneinfo.ZoneInfo(entity.time_zone or "")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _fail("invalid_time_zone", "time_zone", "Choose a time zone such as Europe/Amsterdam.") from None
-    limit = entity.credit_note_approval_above
-    if limit is not None and Decimal(limit) < 0:
-        raise _fail(
-            "invalid_approval_limit",
-            "credit_note_approval_above",
-            "The approval limit cannot be negative. Leave it empty when no approval is needed.",
-        )
-    if entity.is_default and not entity.active:
-        raise _fail("default_inactive", "active", "The default entity must stay active: make another entity the default first.")
-    others = BillingEntity.objects.filter(is_default=True).exclude(pk=entity.pk)
-    if entity.is_default and others.exists():
-        raise _fail(
-            "second_default",
-            "is_default",
-            f"“{others.first()}” is already the default entity, and there is only one. Save this entity without "
-            "“default”, then use “Make this the default entity” on its page to switch.",
-        )
-    full_clean_or_raise(entity, exclude=["logo"])
-
-
-def _check_change(entity: BillingEntity, changed: list[str]) -> None:
-    if "is_default" in changed and not entity.is_default:
-        raise _fail(
-            "default_required",
-            "is_default",
-            "Customers without an entity of their own are billed by the default entity, so there must always be "
-            "one. Open the entity that should take over and use “Make this the default entity”.",
-        )
-    if "number_reset" in changed and Invoice.objects.filter(entity=entity).exclude(number="").exists():
-        raise _fail(
-            "numbering_fixed",
-            "number_reset",
-            "This entity has issued invoices, so its numbering cannot switch between yearly and continuous.",
-        )
-
-
-def _fields(fields: dict[str, Any]) -> dict[str, Any]:
-    if "logo" in fields:
-        logo_check(fields["logo"])
-        if fields["logo"] is False or fields["logo"] is None:
-            fields["logo"] = ""
-    return fields
+        logo.seek(0)
+    return ""
 
 
 @transaction.atomic
-def billing_entity_create(*, actor: Actor, now: dt.datetime, **fields: Any) -> BillingEntity:
-    return record_create(
-        BillingEntity(created_at=now, updated_at=now),
-        fields=_fields(fields),
-        allowed=ENTITY_FIELDS,
-        actor=actor,
-        now=now,
-        action="billing_entity.created",
-        validate=billing_entity_validate,
-    )
-
-
-@transaction.atomic
-def billing_entity_update(*, entity: BillingEntity, actor: Actor, now: dt.datetime, **changes: Any) -> BillingEntity:
-    """Invoices already finalized keep the seller details they were issued with (their snapshot)."""
-    return record_update(
-        BillingEntity.objects.select_for_update().get(pk=entity.pk),
-        changes=_fields(changes),
-        allowed=ENTITY_FIELDS,
-        actor=actor,
-        now=now,
-        action="billing_entity.updated",
-        validate=billing_entity_validate,
-        check=_check_change,
-    )
-
-
-@transaction.atomic
-def billing_entity_make_default(*, entity: BillingEntity, actor: Actor, now: dt.datetime) -> BillingEntity:
-    """Move "default" to ``entity`` in one step: customers without an entity of their own are billed by it."""
-    locked = BillingEntity.objects.select_for_update().filter(Q(is_default=True) | Q(pk=entity.pk)).order_by("pk")
-    rows = {e.pk: e for e in locked}
-    target = rows[entity.pk]
-    if target.is_default:
-        return target
-    if not target.active:
-        raise _fail("default_inactive", "active", f"“{target}” is not active: activate it before making it the default.")
-    for previous in (e for e in rows.values() if e.is_default):
-        previous.is_default, previous.updated_at = False, now
-        previous.save(update_fields=["is_default", "updated_at"])
-        audit_record(actor=actor, action="billing_entity.updated", obj=previous, now=now, before={"is_default": True}, after={"is_default": False})
-    target.is_default, target.updated_at = True, now
-    target.save(update_fields=["is_default", "updated_at"])
-    audit_record(actor=actor, action="billing_entity.made_default", obj=target, now=now, before={"is_default": False}, after={"is_default": True})
-    return target
-
-
-@transaction.atomic
-def customer_entity_set(*, customer: Customer, entity: BillingEntity, actor: Actor, now: dt.datetime) -> CustomerEntity:
-    """Bill ``customer`` from ``entity`` from now on; invoices already made keep their entity."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    if not entity.active:
-        raise _fail("entity_inactive", "entity", f"“{entity}” is not active: choose an active legal entity.")
-    link = CustomerEntity.objects.filter(customer=customer).first()
-    before = {"entity": link.entity_id} if link else {"entity": None}
-    if link is None:
-        link = CustomerEntity.objects.create(customer=customer, entity=entity)
-    elif link.entity_id != entity.pk:
-        link.entity = entity
-        link.save(update_fields=["entity"])
-    else:
-        return link
-    audit_record(actor=actor, action="customer.billing_entity_set", obj=customer, now=now, before=before, after={"entity": entity.pk})
-    return link
-
-
-@transaction.atomic
-def customer_entity_remove(*, customer: Customer, actor: Actor, now: dt.datetime) -> None:
-    """The customer is billed by the default entity again."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    link = CustomerEntity.objects.filter(customer=customer).first()
-    if link is None:
-        return
-    before = {"entity": link.entity_id}
-    link.delete()
-    audit_record(actor=actor, action="customer.billing_entity_set", obj=customer, now=now, before=before, after={"entity": None})
+def _make_default(entity: BillingEntity, request) -> None:
+    """The entity service moves the default in one step."""
+    now = clock.now()
+    billing_entity_make_default(entity=entity, actor=staff_actor(request), now=now)
 
 
 # --- legal entities ---------------------------------------------------------------------------------
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name and not name.startswith("Etc/")] + [("UTC", "UTC")]
+    return [
+        (name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name and not name.startswith("Etc/")
+    ] + [("UTC", "UTC")]
 
 
 class BillingEntityForm(ServiceForm):
-    country = forms.ChoiceField(label=_("Country"), choices=country_choices, help_text=_("Where the company is registered."))
+    country = forms.ChoiceField(
+        label=_("Country"), choices=country_choices, help_text=_("Where the company is registered.")
+    )
     time_zone = forms.ChoiceField(
         label=_("Time zone"), choices=time_zone_choices, help_text=_("Invoice dates and yearly numbering follow it.")
     )
@@ -283,6 +100,14 @@ class BillingEntityForm(ServiceForm):
     class Meta:
         model = BillingEntity
         fields = "__all__"
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo and hasattr(logo, "content_type"):  # a new upload, not the stored file
+            problem = logo_problem(logo)
+            if problem:
+                raise forms.ValidationError(problem)
+        return logo
 
 
 class BillingEntityAdmin(ServiceModelAdmin):
@@ -303,7 +128,9 @@ class BillingEntityAdmin(ServiceModelAdmin):
                     "registration_id",
                     "email",
                 ],
-                "description": _("Printed as the seller on every invoice. Invoices already issued keep what they said."),
+                "description": _(
+                    "Printed as the seller on every invoice. Invoices already issued keep what they said."
+                ),
             },
         ),
         (_("Bank account"), {"fields": ["iban", "bic"], "description": _("Where customers pay invoices by transfer.")}),
@@ -337,8 +164,6 @@ class BillingEntityAdmin(ServiceModelAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if "numbering_status" not in readonly:
             readonly.append("numbering_status")
-        if obj is not None and obj.is_default and "is_default" not in readonly:
-            readonly.append("is_default")  # moved with "Make this the default entity" on another entity
         return readonly
 
     @admin.display(description=_("default"), boolean=True, ordering="is_default")
@@ -366,10 +191,31 @@ class BillingEntityAdmin(ServiceModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # entities are on issued invoices: deactivate one instead
 
+    def changelist_view(self, request, extra_context=None):
+        self._warn_without_default(request)
+        return super().changelist_view(request, extra_context)
+
+    def response_change(self, request, obj):
+        self._warn_without_default(request)
+        return super().response_change(request, obj)
+
+    @staticmethod
+    def _warn_without_default(request) -> None:
+        if not BillingEntity.objects.filter(is_default=True).exists():
+            messages.warning(
+                request,
+                _(
+                    "No legal entity is the default: customers without an entity of their own cannot be invoiced. "
+                    "Open the entity that should bill them and tick “default entity”."
+                ),
+            )
+
     def service_save(self, request, form, formsets, *, change):
         fields = form_values(form, ENTITY_FIELDS, change=change)
-        if not getattr(request, "_entity_save_for_real", False) and isinstance(fields.get("logo"), UploadedFile):
-            logo_check(fields.pop("logo"))  # checked now, stored once, when saving for real
+        if fields.get("logo") is False:
+            fields["logo"] = ""  # "clear" ticked
+        elif isinstance(fields.get("logo"), UploadedFile) and not getattr(request, "_entity_save_for_real", False):
+            fields["logo"] = fields["logo"].name  # the dry run checks the name; the file is stored once, for real
         now = clock.now()
         if change:
             return billing_entity_update(entity=form.instance, actor=staff_actor(request), now=now, **fields)
@@ -411,7 +257,7 @@ class BillingEntityAdmin(ServiceModelAdmin):
         page = reverse("admin:invoicing_billingentity_change", args=[entity.pk])
         if request.method == "POST":
             try:
-                billing_entity_make_default(entity=entity, actor=staff_actor(request), now=clock.now())
+                _make_default(entity, request)
             except DomainError as error:
                 messages.error(request, error.message)
             else:
@@ -464,18 +310,16 @@ class CustomerEntityAdmin(ServiceModelAdmin):
 
     def service_save(self, request, form, formsets, *, change):
         customer = form.instance.customer if change else form.cleaned_data["customer"]
-        return customer_entity_set(
-            customer=customer,
-            entity=form.cleaned_data["entity"],
-            actor=staff_actor(request),
-            now=clock.now(customer),
+        customer_entity_set(
+            customer=customer, entity=form.cleaned_data["entity"], actor=staff_actor(request), now=clock.now(customer)
         )
+        return CustomerEntity.objects.get(customer=customer)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.has_perm("invoicing.delete_customerentity")
 
     def delete_model(self, request, obj):
-        customer_entity_remove(customer=obj.customer, actor=staff_actor(request), now=clock.now(obj.customer))
+        customer_entity_set(customer=obj.customer, entity=None, actor=staff_actor(request), now=clock.now(obj.customer))
 
     def delete_queryset(self, request, queryset):
         for link in queryset.select_related("customer"):
@@ -487,11 +331,19 @@ class CustomerEntityAdmin(ServiceModelAdmin):
         return HttpResponseRedirect(reverse("admin:subscriptions_customer_change", args=[obj.customer_id]))
 
     def response_add(self, request, obj, post_url_continue=None):
-        self.message_user(request, _("%(customer)s is now billed by %(entity)s.") % {"customer": obj.customer, "entity": obj.entity}, messages.SUCCESS)
+        self.message_user(
+            request,
+            _("%(customer)s is now billed by %(entity)s.") % {"customer": obj.customer, "entity": obj.entity},
+            messages.SUCCESS,
+        )
         return self._back_to_customer(request, obj) or super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request, obj):
-        self.message_user(request, _("%(customer)s is now billed by %(entity)s.") % {"customer": obj.customer, "entity": obj.entity}, messages.SUCCESS)
+        self.message_user(
+            request,
+            _("%(customer)s is now billed by %(entity)s.") % {"customer": obj.customer, "entity": obj.entity},
+            messages.SUCCESS,
+        )
         return self._back_to_customer(request, obj) or super().response_change(request, obj)
 
 

@@ -26,7 +26,13 @@ TAX_CATEGORY_CHOICES = [
 
 def _amount_input(placeholder: str = "") -> forms.TextInput:
     return forms.TextInput(
-        attrs={"inputmode": "decimal", "autocomplete": "off", "size": 12, "placeholder": placeholder, "class": "inv-num-input"}
+        attrs={
+            "inputmode": "decimal",
+            "autocomplete": "off",
+            "size": 12,
+            "placeholder": placeholder,
+            "class": "inv-num-input",
+        }
     )
 
 
@@ -111,7 +117,11 @@ class DraftEditForm(forms.Form):
     def for_invoice(cls, invoice: Invoice, data=None) -> DraftEditForm:
         return cls(
             data,
-            initial={"memo": invoice.memo, "purchase_order": invoice.purchase_order, "days_until_due": invoice.days_until_due},
+            initial={
+                "memo": invoice.memo,
+                "purchase_order": invoice.purchase_order,
+                "days_until_due": invoice.days_until_due,
+            },
         )
 
     def changes(self) -> dict[str, Any]:

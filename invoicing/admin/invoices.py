@@ -58,7 +58,7 @@ from invoicing.services.invoices import (
     invoice_void,
 )
 from subscriptions.admin.timeline import action_label, change_summary
-from subscriptions.models import Subscription, SubscriptionStatus
+from subscriptions.models import CollectionMethod, Subscription, SubscriptionStatus
 
 S = InvoiceStatus
 CHANGE = "invoicing.change_invoice"
@@ -81,6 +81,10 @@ def now_for(invoice: Invoice) -> dt.datetime:
 
 def day(moment: dt.datetime | None) -> str:
     return f"{moment:%Y-%m-%d}" if moment else "—"
+
+
+def moment_text(moment: dt.datetime | None) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if moment else "—"
 
 
 # --- list filters ----------------------------------------------------------------------------------------
@@ -155,13 +159,17 @@ def _finalize(request, invoice: Invoice, form) -> str:
 
 def _hold(request, invoice: Invoice, form) -> str:
     invoice_hold(invoice=invoice, actor=actor(request), now=now_for(invoice), reason=form.cleaned_data["reason"])
-    return _("%(invoice)s is on hold: it will not be finalized until someone releases it.") % {"invoice": invoice_label(invoice)}
+    return _("%(invoice)s is on hold: it will not be finalized until someone releases it.") % {
+        "invoice": invoice_label(invoice)
+    }
 
 
 def _release(request, invoice: Invoice, form) -> str:
     done = invoice_release(invoice=invoice, actor=actor(request), now=now_for(invoice))
     if done.auto_finalize_at:
-        return _("%(invoice)s is released: it is finalized automatically from %(when)s UTC, or when you finalize it.") % {
+        return _(
+            "%(invoice)s is released: it is finalized automatically from %(when)s UTC, or when you finalize it."
+        ) % {
             "invoice": invoice_label(done),
             "when": f"{done.auto_finalize_at:%Y-%m-%d %H:%M}",
         }
@@ -213,13 +221,19 @@ def _mark_paid(request, invoice: Invoice, form) -> str:
 
 
 def _uncollectible(request, invoice: Invoice, form) -> str:
-    invoice_mark_uncollectible(invoice=invoice, actor=actor(request), now=now_for(invoice), reason=form.cleaned_data["reason"])
-    return _("%(invoice)s is marked uncollectible. A payment can still be recorded later.") % {"invoice": invoice_label(invoice)}
+    invoice_mark_uncollectible(
+        invoice=invoice, actor=actor(request), now=now_for(invoice), reason=form.cleaned_data["reason"]
+    )
+    return _("%(invoice)s is marked uncollectible. A payment can still be recorded later.") % {
+        "invoice": invoice_label(invoice)
+    }
 
 
 def _void(request, invoice: Invoice, form) -> str:
     invoice_void(invoice=invoice, actor=actor(request), now=now_for(invoice), reason=form.cleaned_data["reason"])
-    return _("%(invoice)s is void. It keeps its number; nothing is due on it any more.") % {"invoice": invoice_label(invoice)}
+    return _("%(invoice)s is void. It keeps its number; nothing is due on it any more.") % {
+        "invoice": invoice_label(invoice)
+    }
 
 
 def _line_form(invoice: Invoice, data=None):
@@ -231,7 +245,9 @@ def _remove_form(invoice: Invoice, data=None):
         line = forms.TypedChoiceField(
             label=_("Line"),
             coerce=int,
-            choices=[(line.pk, f"{line.description} ({money(line.amount, line.currency)})") for line in invoice.lines.all()],
+            choices=[
+                (line.pk, f"{line.description} ({money(line.amount, line.currency)})") for line in invoice.lines.all()
+            ],
         )
 
     return RemoveLineForm(data)
@@ -340,9 +356,11 @@ PAGE_BUTTONS = ["finalize", "hold", "release", "edit", "delete", "mark-paid", "u
 
 
 def outcome_of(invoice: Invoice) -> dict[str, Any]:
-    """What an invoice looks like after a service call (read inside a dry run)."""
-    invoice.refresh_from_db()
+    """What an invoice looks like after a service call (read inside a dry run, from a fresh copy)."""
+    numbered = bool(invoice.number)
+    invoice = Invoice.objects.get(pk=invoice.pk)
     return {
+        "new_number": invoice.number if invoice.number and not numbered else "",
         "status": invoice.get_status_display(),
         "status_code": invoice.status,
         "number": invoice.number,
@@ -388,11 +406,11 @@ class InvoiceAdmin(admin.ModelAdmin):
         (None, {"fields": ["customer_link", "entity_link", "kind", "subscription_link", "period_display"]}),
         (
             _("Dates"),
-            {"fields": ["created_at", "auto_finalize_display", "finalized_at", "due_at", "closed_display"]},
+            {"fields": ["created_display", "auto_finalize_display", "finalized_display", "due_date", "closed_display"]},
         ),
         (
             _("On the invoice"),
-            {"fields": ["memo", "purchase_order", "days_until_due", "payment_reference", "collection_method"]},
+            {"fields": ["memo", "purchase_order", "days_until_due", "payment_reference", "collection_display"]},
         ),
     ]
 
@@ -441,7 +459,11 @@ class InvoiceAdmin(admin.ModelAdmin):
     def period_display(self, invoice: Invoice) -> str:
         if not invoice.period_start:
             return "—"
-        return f"{invoice.period_start:%Y-%m-%d} – {invoice.period_end:%Y-%m-%d}" if invoice.period_end else day(invoice.period_start)
+        return (
+            f"{invoice.period_start:%Y-%m-%d} – {invoice.period_end:%Y-%m-%d}"
+            if invoice.period_end
+            else day(invoice.period_start)
+        )
 
     @admin.display(description=_("total"), ordering="total")
     def total_display(self, invoice: Invoice) -> str:
@@ -469,6 +491,23 @@ class InvoiceAdmin(admin.ModelAdmin):
             return "—"
         return link(invoice.subscription, f"#{invoice.subscription_id}", site=self.admin_site)
 
+    @admin.display(description=_("created"))
+    def created_display(self, invoice: Invoice) -> str:
+        return moment_text(invoice.created_at)
+
+    @admin.display(description=_("finalized"))
+    def finalized_display(self, invoice: Invoice) -> str:
+        return moment_text(invoice.finalized_at)
+
+    @admin.display(description=_("due"))
+    def due_date(self, invoice: Invoice) -> str:
+        return day(invoice.due_at)
+
+    @admin.display(description=_("collection"))
+    def collection_display(self, invoice: Invoice) -> str:
+        labels = dict(CollectionMethod.choices)
+        return str(labels.get(invoice.collection_method, invoice.collection_method or "—"))
+
     @admin.display(description=_("finalizes automatically"))
     def auto_finalize_display(self, invoice: Invoice) -> str:
         if invoice.status != S.DRAFT:
@@ -477,7 +516,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             return str(_("No: on hold"))
         if invoice.auto_finalize_at is None:
             return str(_("No: finalize it yourself"))
-        return f"{invoice.auto_finalize_at:%Y-%m-%d %H:%M} UTC"
+        return moment_text(invoice.auto_finalize_at)
 
     @admin.display(description=_("closed"))
     def closed_display(self, invoice: Invoice) -> str:
@@ -487,7 +526,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             (invoice.uncollectible_at, _("marked uncollectible")),
         ):
             if moment:
-                return f"{what} {moment:%Y-%m-%d %H:%M} UTC"
+                return f"{what} {moment_text(moment)}"
         return "—"
 
     # --- the page ------------------------------------------------------------------------------------------
@@ -629,7 +668,9 @@ class InvoiceAdmin(admin.ModelAdmin):
                     "label": tier.get("label", ""),
                     "quantity": plain_number(_decimal(tier.get("quantity"))),
                     "unit_price": unit_amount_text(_decimal(tier.get("unit_amount")), currency),
-                    "flat": money(_decimal(tier.get("flat_amount")), currency) if _decimal(tier.get("flat_amount")) else "",
+                    "flat": money(_decimal(tier.get("flat_amount")), currency)
+                    if _decimal(tier.get("flat_amount"))
+                    else "",
                     "amount": money(_decimal(tier.get("amount")), currency),
                 }
                 for tier in (line.tiers or [])
@@ -648,7 +689,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                 "event": event,
                 "label": TIMELINE_LABELS.get(event.action) or action_label(event.action),
                 "subject": event.object_repr if event.object_type == "invoicing.creditnote" else "",
-                "changes": change_summary(event),
+                "changes": [(name, _amount_text(old), _amount_text(new)) for name, old, new in change_summary(event)],
                 "url": reverse("admin:billing_site_auditevent_change", args=[event.pk]),
             }
             for event in events
@@ -687,7 +728,11 @@ class InvoiceAdmin(admin.ModelAdmin):
     def pdf_view(self, request, object_id):
         """The invoice as PDF: shown in the page's preview, or downloaded with ``?download=1``."""
         invoice = self.get_invoice(request, object_id)
-        content = invoice_pdf_bytes(invoice)
+        try:
+            content = invoice_pdf_bytes(invoice)
+        except (DomainError, OSError) as error:
+            messages.error(request, _("The PDF cannot be shown: %(why)s") % {"why": getattr(error, "message", error)})
+            return HttpResponseRedirect(self.page_url(invoice))
         name = f"{invoice.number or f'draft-{invoice.pk}'}.pdf"
         response = HttpResponse(content, content_type="application/pdf")
         disposition = "attachment" if request.GET.get("download") else "inline"
@@ -706,7 +751,11 @@ class InvoiceAdmin(admin.ModelAdmin):
             messages.error(
                 request,
                 _("%(invoice)s is %(status)s: “%(action)s” is not possible.")
-                % {"invoice": invoice_label(invoice), "status": invoice.get_status_display().lower(), "action": action.title},
+                % {
+                    "invoice": invoice_label(invoice),
+                    "status": invoice.get_status_display().lower(),
+                    "action": action.title,
+                },
             )
             return HttpResponseRedirect(page)
         form = action.form(invoice, request.POST if request.method == "POST" else None)
@@ -723,7 +772,9 @@ class InvoiceAdmin(admin.ModelAdmin):
         outcome, refusal = None, None
         if action.preview and not form.errors:
             try:
-                outcome = dry_run(lambda: action.call(request, invoice, _Filled(form)), lambda _text: outcome_of(invoice))
+                outcome = dry_run(
+                    lambda: action.call(request, invoice, _Filled(form)), lambda _text: outcome_of(invoice)
+                )
             except DomainError as error:
                 refusal = error.message
         context = {
@@ -824,10 +875,14 @@ class InvoiceAdmin(admin.ModelAdmin):
                 done = [row["outcome"]["number"] or row["label"] for row in rows]
                 if kind == "finalize":
                     text = ngettext(
-                        "%(count)d invoice finalized: %(numbers)s.", "%(count)d invoices finalized: %(numbers)s.", len(done)
+                        "%(count)d invoice finalized: %(numbers)s.",
+                        "%(count)d invoices finalized: %(numbers)s.",
+                        len(done),
                     )
                 else:
-                    text = ngettext("%(count)d invoice voided: %(numbers)s.", "%(count)d invoices voided: %(numbers)s.", len(done))
+                    text = ngettext(
+                        "%(count)d invoice voided: %(numbers)s.", "%(count)d invoices voided: %(numbers)s.", len(done)
+                    )
                 messages.success(request, text % {"count": len(done), "numbers": ", ".join(done)})
                 return None
         else:
@@ -957,7 +1012,12 @@ class InvoiceAdmin(admin.ModelAdmin):
             "now": moment,
             "due_subscriptions": Subscription.objects.filter(
                 current_period_end__lte=moment,
-                status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID, SubscriptionStatus.TRIALING],
+                status__in=[
+                    SubscriptionStatus.ACTIVE,
+                    SubscriptionStatus.PAST_DUE,
+                    SubscriptionStatus.UNPAID,
+                    SubscriptionStatus.TRIALING,
+                ],
                 customer__test_clock__isnull=True,
             ).count(),
             "due_drafts": drafts.filter(on_hold=False, auto_finalize_at__lte=moment).count(),
@@ -980,6 +1040,14 @@ class _Filled:
 
     def line(self):
         return {}
+
+
+_STORED_AMOUNT = re.compile(r"-?\d+\.\d{3,}")
+
+
+def _amount_text(value: str) -> str:
+    """The audit trail keeps amounts as stored ("302.5000"); people read "302.50"."""
+    return plain_number(_decimal(value), 2) if _STORED_AMOUNT.fullmatch(value) else value
 
 
 def _decimal(value: Any):

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -10,7 +11,7 @@ from invoicing.models.entity import BillingEntity
 from subscriptions.models import Customer, Subscription
 
 
-def amount_field(verbose_name: str, **kwargs) -> MoneyField:
+def amount_field(verbose_name: Any, **kwargs: Any) -> MoneyField:
     """An amount in the document's currency (every amount of a document shares its ``currency`` column)."""
     return MoneyField(
         verbose_name,

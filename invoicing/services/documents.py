@@ -188,6 +188,10 @@ def credit_note_document(note: CreditNote) -> Document:
 def invoice_pdf_bytes(invoice: Invoice) -> bytes:
     """The stored PDF of a finalized invoice (rendered and stored now if missing); drafts render fresh."""
     if invoice.status != InvoiceStatus.DRAFT:
+        if invoice.pdf and not invoice.pdf.storage.exists(invoice.pdf.name):
+            # The file was lost (a restored database without its media): render it again from the frozen invoice.
+            Invoice.objects.filter(pk=invoice.pk).update(pdf="")
+            invoice.pdf = ""
         if not invoice.pdf:
             invoice_render_pdf(invoice=invoice)
         with invoice.pdf.open("rb") as handle:
@@ -206,6 +210,9 @@ def invoice_render_pdf(*, invoice: Invoice) -> Invoice:
 
 
 def credit_note_pdf_bytes(note: CreditNote) -> bytes:
+    if note.pdf and not note.pdf.storage.exists(note.pdf.name):
+        CreditNote.objects.filter(pk=note.pk).update(pdf="")
+        note.pdf = ""
     if note.number and not note.pdf:
         content = render_pdf(credit_note_document(note))
         note.pdf.save(f"{note.number}.pdf", ContentFile(content), save=False)

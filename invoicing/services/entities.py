@@ -7,6 +7,7 @@ import re
 from typing import Any
 from zoneinfo import available_timezones
 
+from babel import Locale
 from django.db import transaction
 
 from billing_site.actors import Actor
@@ -31,6 +32,9 @@ def _error(code: str, field: str, message: str) -> DomainError:
     return DomainError(code, message, fields={field: message})
 
 
+_COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+
+
 def _iban_ok(iban: str) -> bool:
     if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
         return False
@@ -40,8 +44,8 @@ def _iban_ok(iban: str) -> bool:
 
 def billing_entity_validate(entity: BillingEntity) -> None:
     entity.country = (entity.country or "").strip().upper()
-    if len(entity.country) != 2 or not entity.country.isalpha():
-        raise _error("invalid_country", "country", "Use a two-letter country code such as NL.")
+    if entity.country not in _COUNTRIES:
+        raise _error("invalid_country", "country", f"“{entity.country}” is not a country code such as NL, SE or DE.")
     entity.iban = re.sub(r"\s+", "", entity.iban or "").upper()
     if entity.iban and not _iban_ok(entity.iban):
         raise _error("invalid_iban", "iban", f"“{entity.iban}” is not a valid IBAN (check digits do not match).")
@@ -86,6 +90,13 @@ def billing_entity_create(*, actor: Actor, now: dt.datetime, **fields: Any) -> B
 @transaction.atomic
 def billing_entity_update(*, entity: BillingEntity, actor: Actor, now: dt.datetime, **changes: Any) -> BillingEntity:
     entity = BillingEntity.objects.select_for_update().get(pk=entity.pk)
+    if entity.is_default and changes.get("is_default", True) is False:
+        raise _error(
+            "default_entity_required",
+            "is_default",
+            f"“{entity.name}” bills every customer without an entity of their own: make another entity the "
+            "default instead of unticking this one.",
+        )
     numbered = entity.number_series.filter(last_number__gt=0).exists()
     frozen = sorted(name for name in FROZEN_AFTER_NUMBERING & set(changes) if changes[name] != getattr(entity, name))
     if numbered and frozen:
@@ -110,8 +121,11 @@ def customer_entity_set(*, customer: Customer, entity: BillingEntity | None, act
     """Bill ``customer`` from ``entity`` (None: the default entity). Existing invoices keep their seller."""
     if entity is not None and not entity.active:
         raise _error("entity_inactive", "entity", f"“{entity.name}” is inactive: choose an active legal entity.")
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)  # the house order: customer first
     link = CustomerEntity.objects.select_for_update().filter(customer=customer).first()
     before = link.entity_id if link else None
+    if before == (entity.pk if entity else None):
+        return
     if entity is None:
         if link:
             link.delete()
@@ -127,4 +141,36 @@ def customer_entity_set(*, customer: Customer, entity: BillingEntity | None, act
         now=now,
         before={"billing_entity": before},
         after={"billing_entity": entity.pk if entity else None},
+    )
+
+
+@transaction.atomic
+def billing_entity_make_default(*, entity: BillingEntity, actor: Actor, now: dt.datetime) -> BillingEntity:
+    """Make ``entity`` the default in one step: the previous default stops being it at the same moment."""
+    entity = BillingEntity.objects.select_for_update().get(pk=entity.pk)
+    if not entity.active:
+        raise _error("default_entity_inactive", "active", "The default entity must be active: activate it first.")
+    for previous in BillingEntity.objects.select_for_update().filter(is_default=True).exclude(pk=entity.pk):
+        previous.is_default = False
+        previous.updated_at = now
+        previous.save(update_fields=["is_default", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="billing_entity.updated",
+            obj=previous,
+            now=now,
+            before={"is_default": True},
+            after={"is_default": False},
+            reason=f"“{entity.name}” became the default entity.",
+        )
+    if entity.is_default:
+        return entity
+    return record_update(
+        entity,
+        changes={"is_default": True},
+        allowed=ENTITY_FIELDS,
+        actor=actor,
+        now=now,
+        action="billing_entity.updated",
+        validate=billing_entity_validate,
     )

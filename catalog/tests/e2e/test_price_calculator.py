@@ -43,9 +43,9 @@ def browser_page(monkeypatch):
 
 
 def test_pricing_user_builds_a_graduated_price_and_checks_it_in_the_calculator(
-    live_server, transactional_db, django_db_serialized_rollback, pricing_user, browser_page
+    live_server, transactional_db, pricing_user, browser_page
 ):
-    """``django_db_serialized_rollback`` brings back the role groups that an earlier transactional test flushed."""
+    """The role groups exist whatever ran before: a transactional test's flush re-creates them (post_migrate)."""
     from playwright.sync_api import expect
 
     page = browser_page

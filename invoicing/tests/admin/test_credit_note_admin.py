@@ -169,9 +169,9 @@ def test_more_than_a_line_charged_is_refused_on_that_line(finance, invoice):
     response = finance.post(form_url(invoice), credit_form(invoice, {"Setup fee": "60.00"}))
 
     row = response.context["line_rows"][1]["form"]
-    # The service prints stored amounts with four decimals ("50.0000 EUR"): reported to its owner.
-    assert len(row.errors["amount"]) == 1
-    assert row.errors["amount"][0].startswith("“Setup fee” can be credited 50.00")
+    assert row.errors["amount"] == [
+        "“Setup fee” can be credited 50.00 EUR at most (charged 50.00, already credited 0.00)."
+    ]
     assert not CreditNote.objects.exists()
 
 
@@ -238,3 +238,20 @@ def test_the_credit_note_list_page_and_pdf(finance, invoice):
     assert reverse("admin:invoicing_creditnote_change", args=[note.pk]) in invoice_page
     assert invoice.status == InvoiceStatus.OPEN
     assert utc(2026, 1, 20) < note.created_at.replace(hour=23)
+
+
+def test_the_balance_ledger_shows_credit_given_and_used(finance, invoice, customer):
+    paid(invoice)
+    check_then_create(finance, invoice, {"Setup fee": "50.00"}, paid_money="credit")  # +60.50
+    finalized(one_off(customer, ("Support hours", "1", "40.00")), at=utc(2026, 1, 16))  # 48.40, paid from credit
+
+    response = finance.get(
+        reverse("admin:invoicing_balancetransaction_changelist") + f"?customer__id__exact={customer.pk}"
+    )
+
+    html = response.content.decode()
+    rows = [(row.kind, row.amount.amount) for row in response.context["cl"].result_list]
+    assert sorted(rows) == [("applied_to_invoice", D("-48.40")), ("credit_note", D("60.50"))]
+    assert "+€60.50" in html and "−€48.40" in html
+    assert "Alpha Trading B.V.: balance now €12.10" in html
+    assert finance.get(reverse("admin:invoicing_balancetransaction_add")).status_code == 403

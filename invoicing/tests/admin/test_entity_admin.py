@@ -83,8 +83,8 @@ def change_data(entity: BillingEntity, **changes: Any) -> dict[str, Any]:
         else str(entity.credit_note_approval_above),
         active="on" if entity.active else None,
     )
-    if not entity.is_default:
-        data.pop("is_default", None)
+    if entity.is_default:
+        data["is_default"] = "on"
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
 
@@ -95,7 +95,7 @@ def finance(client, finance_user):
     return client
 
 
-def test_finance_adds_an_entity_with_every_field_and_a_logo(finance):
+def test_finance_adds_an_entity_with_every_field_and_a_logo(finance, media):
     response = finance.post(ADD, entity_form(logo=png()), follow=True)
 
     assert response.status_code == 200
@@ -109,6 +109,9 @@ def test_finance_adds_an_entity_with_every_field_and_a_logo(finance):
     assert (entity.payment_terms_days, entity.time_zone, entity.invoice_prefix) == (30, "Europe/Stockholm", "SE-")
     assert entity.credit_note_approval_above == 500
     assert entity.logo.name.startswith("entity-logos/logo")
+    assert [path.name for path in (media / "entity-logos").iterdir()] == [
+        entity.logo.name.split("/")[-1]
+    ]  # stored once
     assert entity.is_default is False
     event = AuditEvent.objects.get(action="billing_entity.created")
     assert (event.object_id, event.actor_label) == (str(entity.pk), "finance")
@@ -125,13 +128,23 @@ def test_a_logo_that_is_not_a_png_or_jpeg_is_refused(finance):
     assert not BillingEntity.objects.filter(name="Acme Nordic AB").exists()
 
 
+def test_a_logo_named_like_another_format_is_refused_by_the_service(finance):
+    image = png()
+    image.name = "logo.gif"
+
+    response = finance.post(ADD, entity_form(logo=image))
+
+    assert response.context["adminform"].form.errors["logo"] == ["Upload the logo as a PNG or JPEG file."]
+    assert not BillingEntity.objects.filter(name="Acme Nordic AB").exists()
+
+
 def test_a_second_default_entity_is_refused_with_a_clear_message(finance):
     response = finance.post(ADD, entity_form(is_default="on"))
 
     errors = response.context["adminform"].form.errors
-    assert errors["is_default"][0].startswith(
-        "“Acme Billing B.V.” is already the default entity, and there is only one."
-    )
+    assert errors["is_default"] == [
+        "“Acme Billing B.V.” is the default entity. Untick it there first: only one entity can be the default."
+    ]
     assert not BillingEntity.objects.filter(name="Acme Nordic AB").exists()
 
 
@@ -142,14 +155,10 @@ def test_a_second_default_entity_is_refused_with_a_clear_message(finance):
         (
             "iban",
             "SE45 5000 0000 0583 9825 7467",
-            "This IBAN is not valid: check for a typing error (e.g. NL91ABNA0417164300).",
+            "“SE4550000000058398257467” is not a valid IBAN (check digits do not match).",
         ),
         ("bic", "ESSE", "A BIC has 8 or 11 letters and digits, e.g. ABNANL2A."),
-        (
-            "credit_note_approval_above",
-            "-1",
-            "The approval limit cannot be negative. Leave it empty when no approval is needed.",
-        ),
+        ("credit_note_approval_above", "-1", "The approval limit cannot be negative."),
     ],
 )
 def test_invalid_details_are_refused_on_their_field(finance, field, value, message):
@@ -186,7 +195,7 @@ def test_changing_an_entity_is_audited_and_listed_numbers_are_shown(finance, _de
 
     refused = finance.post(change(entity), change_data(entity, number_reset="continuous"))
     assert refused.context["adminform"].form.errors["number_reset"] == [
-        "This entity has issued invoices, so its numbering cannot switch between yearly and continuous."
+        "This entity has issued numbers: its prefixes and numbering stay as they are, so the series has no gaps."
     ]
 
 
@@ -202,9 +211,19 @@ def test_the_default_moves_with_make_default(finance, _default_billing_entity):
 
     assert messages_of(done) == ["“Acme Nordic AB” is now the default legal entity."]
     assert list(BillingEntity.objects.filter(is_default=True)) == [nordic]
-    assert AuditEvent.objects.filter(action="billing_entity.made_default", object_id=str(nordic.pk)).count() == 1
-    # The default's tick box is read-only: it moves only with "Make this the default entity".
-    assert "is_default" not in finance.get(change(nordic)).context["adminform"].form.fields
+    moves = AuditEvent.objects.filter(action="billing_entity.updated").order_by("id")
+    assert [(e.object_id, e.after["is_default"]) for e in moves] == [
+        (str(_default_billing_entity.pk), False),
+        (str(nordic.pk), True),
+    ]
+
+
+def test_unticking_the_only_default_is_refused_on_the_field(finance, _default_billing_entity):
+    response = finance.post(change(_default_billing_entity), change_data(_default_billing_entity, is_default=None))
+
+    assert response.status_code == 200
+    assert "make another entity the default instead of unticking this one" in response.content.decode()
+    assert BillingEntity.objects.filter(is_default=True).get() == _default_billing_entity
 
 
 def test_support_cannot_open_legal_entities(client, support_user, _default_billing_entity):
@@ -233,8 +252,8 @@ def test_finance_chooses_the_entity_that_bills_a_customer(finance):
     event = AuditEvent.objects.get(action="customer.billing_entity_set")
     assert (event.object_type, event.before, event.after) == (
         "subscriptions.customer",
-        {"entity": None},
-        {"entity": nordic.pk},
+        {"billing_entity": None},
+        {"billing_entity": nordic.pk},
     )
     dutch_vat()
     invoice = invoice_create_manual(

@@ -243,6 +243,28 @@ def test_the_page_shows_lines_tiers_tax_amounts_and_the_pdf_preview(finance, alp
     assert [b["name"] for b in response.context["buttons"]] == ["finalize", "hold", "edit", "delete"]
 
 
+def test_a_usage_line_shows_its_tier_breakdown(finance, alpha):
+    draft = one_off(alpha, ("API calls", "12", "6.75"))
+    # The pricing breakdown as the billing run stores it on usage lines (the documents read the same keys).
+    draft.lines.update(
+        tiers=[
+            {"label": "1 – 5", "quantity": "5", "unit_amount": "7.00", "flat_amount": "0", "amount": "35.00"},
+            {"label": "6 – 10", "quantity": "5", "unit_amount": "6.50", "flat_amount": "0", "amount": "32.50"},
+            {"label": "11 and more", "quantity": "2", "unit_amount": "6.00", "flat_amount": "2.00", "amount": "14.00"},
+        ]
+    )
+
+    response = finance.get(page(draft))
+
+    tiers = response.context["lines"][0]["tiers"]
+    assert [(t["label"], t["quantity"], t["unit_price"], t["flat"], t["amount"]) for t in tiers] == [
+        ("1 – 5", "5", "€7.00", "", "€35.00"),
+        ("6 – 10", "5", "€6.50", "", "€32.50"),
+        ("11 and more", "2", "€6.00", "€2.00", "€14.00"),
+    ]
+    assert "↳ 11 and more" in response.content.decode()
+
+
 def test_draft_lines_are_added_and_removed_with_exact_totals(finance, alpha):
     draft = one_off(alpha, ("Consulting", "2", "100.00"))
     assert totals(draft) == (D("200.00"), D("42.00"), D("242.00"), D("242.00"))
@@ -407,6 +429,20 @@ def test_the_pdf_view_serves_a_pdf(finance, alpha):
     assert downloaded.content.startswith(b"%PDF")
 
 
+def test_a_lost_pdf_file_is_rendered_again_from_the_frozen_invoice(finance, alpha, media):
+    import shutil
+
+    invoice = finalized(one_off(alpha))
+    finance.get(reverse("admin:invoicing_invoice_pdf", args=[invoice.pk]))  # rendered and stored
+    shutil.rmtree(media)
+
+    response = finance.get(reverse("admin:invoicing_invoice_pdf", args=[invoice.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response).startswith(b"%PDF-")
+
+
 # --- one-off invoices and the billing run -----------------------------------------------------------------
 
 
@@ -449,6 +485,16 @@ def test_a_one_off_invoice_becomes_a_draft_with_exact_lines(finance, beta):
         ("Travel", D("1"), D("35.50")),
     ]
     assert totals(invoice) == (D("935.50"), D("196.46"), D("1131.96"), D("1131.96"))
+
+
+def test_the_customer_is_found_by_typing_part_of_the_name(finance, alpha, beta):
+    response = finance.get(
+        "/admin/autocomplete/",
+        {"app_label": "invoicing", "model_name": "invoice", "field_name": "customer", "term": "alph"},
+    )
+
+    assert response.status_code == 200
+    assert [row["text"] for row in response.json()["results"]] == ["Alpha Trading B.V."]
 
 
 def test_a_one_off_line_with_a_comma_is_refused_on_its_field(finance, beta):

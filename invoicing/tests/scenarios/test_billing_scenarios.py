@@ -77,7 +77,11 @@ def test_monthly_fees_in_advance_and_tiered_usage_in_arrears(rates):
 
     assert (result.renewed_in_batches, result.finalized) == (1, 1)
     first.refresh_from_db()
-    assert (first.status, first.number, first.finalized_at) == (InvoiceStatus.OPEN, "INV-2026-00001", utc(2026, 1, 15, 1))
+    assert (first.status, first.number, first.finalized_at) == (
+        InvoiceStatus.OPEN,
+        "INV-2026-00001",
+        utc(2026, 1, 15, 1),
+    )
     first_run, second = invoices_of(subscription)
     assert second.kind == InvoiceKind.SUBSCRIPTION_CYCLE
     assert (second.status, second.number, second.period_start, second.period_end) == ("draft", "", FEB15, MAR15)
@@ -87,7 +91,11 @@ def test_monthly_fees_in_advance_and_tiered_usage_in_arrears(rates):
         ("API calls: usage", D(12000), None, D("20.00"), D(0), JAN15, FEB15),
     ]
     usage = second.lines.get(description="API calls: usage")
-    assert [(t["quantity"], t["amount"]) for t in usage.tiers] == [("1000", "0.00"), ("9000", "18.00"), ("2000", "2.00")]
+    assert [(t["quantity"], t["amount"]) for t in usage.tiers] == [
+        ("1000", "0.00"),
+        ("9000", "18.00"),
+        ("2000", "2.00"),
+    ]
     assert totals_of(second) == (D("119.00"), D(0), D("24.99"), D("143.99"), D("143.99"))
 
     billing_run(now=utc(2026, 2, 15, 1))

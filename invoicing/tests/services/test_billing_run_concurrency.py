@@ -61,7 +61,7 @@ def test_two_concurrent_runs_bill_each_subscription_once():
     assert numbers == [f"INV-2026-{n:05d}" for n in range(1, len(numbers) + 1)]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_run_killed_halfway_resumes_without_duplicates_or_gaps(monkeypatch):
     make_many(12)
     real = billing._bill_batch

@@ -31,7 +31,10 @@ def test_the_documents_task_stores_the_pdf_once_and_emails_it(settings, tmp_path
     eu_rates()
     customer = make_customer(name="Pdf Buyer B.V.", language="nl")
     invoice = invoice_create_manual(
-        customer=customer, lines=[{"description": "Advies", "quantity": "2", "unit_amount": "617.25"}], actor=ACTOR, now=NOW
+        customer=customer,
+        lines=[{"description": "Advies", "quantity": "2", "unit_amount": "617.25"}],
+        actor=ACTOR,
+        now=NOW,
     )
     invoice_finalize(invoice=invoice, actor=ACTOR, now=NOW)
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from billing_site.errors import DomainError
 from billing_site.models import ApprovalRequest, AuditEvent
 from billing_site.services.approvals import approval_decide
-from invoicing.models import BalanceTransaction, CreditNote, Invoice, InvoiceStatus, NumberSeries
+from invoicing.models import BalanceTransaction, CreditNote, Invoice, NumberSeries
 from invoicing.services.credit_notes import credit_note_create
 from invoicing.services.drafts import (
     invoice_create_manual,
@@ -85,7 +85,10 @@ def test_transitions_refuse_every_other_move_and_change_nothing(rates):
     with pytest.raises(DomainError) as refused:
         invoice_void(invoice=invoice, actor=ACTOR, now=NOW)
     assert refused.value.code == "invoice_transition_not_allowed"
-    assert refused.value.message == f"Invoice Draft #{invoice.pk} cannot become void: it is still a draft: finalize it first."
+    assert (
+        refused.value.message
+        == f"Invoice Draft #{invoice.pk} cannot become void: it is still a draft: finalize it first."
+    )
     invoice_finalize(invoice=invoice, actor=ACTOR, now=NOW)
     invoice_mark_paid(invoice=invoice, actor=ACTOR, now=NOW)
     audit_count = AuditEvent.objects.count()
@@ -156,7 +159,11 @@ def test_credit_note_before_payment_lowers_what_is_due_and_in_full_settles(rates
     invoice_finalize(invoice=invoice, actor=ACTOR, now=NOW)
     first, second = invoice.lines.order_by("position")
     note = credit_note_create(
-        invoice=invoice, lines=[{"invoice_line": first.pk, "amount": "40.00"}], reason="billing_error", actor=ACTOR, now=NOW
+        invoice=invoice,
+        lines=[{"invoice_line": first.pk, "amount": "40.00"}],
+        reason="billing_error",
+        actor=ACTOR,
+        now=NOW,
     )
     assert (note.number, note.status, note.subtotal.amount, note.tax.amount, note.total.amount) == (
         "CN-2026-00001",
@@ -167,7 +174,11 @@ def test_credit_note_before_payment_lowers_what_is_due_and_in_full_settles(rates
     )
     assert note.pre_payment_amount.amount == D("48.40")
     invoice.refresh_from_db()
-    assert (invoice.status, invoice.amount_due.amount, invoice.amount_credited.amount) == ("open", D("133.10"), D("48.40"))
+    assert (invoice.status, invoice.amount_due.amount, invoice.amount_credited.amount) == (
+        "open",
+        D("133.10"),
+        D("48.40"),
+    )
     credit_note_create(
         invoice=invoice,
         lines=[{"invoice_line": first.pk, "amount": "60.00"}, {"invoice_line": second.pk, "amount": "50.00"}],
@@ -179,7 +190,11 @@ def test_credit_note_before_payment_lowers_what_is_due_and_in_full_settles(rates
     assert (invoice.status, invoice.amount_due.amount) == ("paid", D(0))  # settled by the credit notes
     with pytest.raises(DomainError) as refused:
         credit_note_create(
-            invoice=invoice, lines=[{"invoice_line": second.pk, "amount": "0.01"}], reason="goodwill", actor=ACTOR, now=NOW
+            invoice=invoice,
+            lines=[{"invoice_line": second.pk, "amount": "0.01"}],
+            reason="goodwill",
+            actor=ACTOR,
+            now=NOW,
         )
     assert refused.value.code == "credit_exceeds_line"
 
@@ -192,7 +207,11 @@ def test_credit_note_after_payment_splits_into_refund_and_balance_credit_used_by
     line = invoice.lines.get()
     with pytest.raises(DomainError) as refused:
         credit_note_create(
-            invoice=invoice, lines=[{"invoice_line": line.pk, "amount": "50.00"}], reason="goodwill", actor=ACTOR, now=NOW
+            invoice=invoice,
+            lines=[{"invoice_line": line.pk, "amount": "50.00"}],
+            reason="goodwill",
+            actor=ACTOR,
+            now=NOW,
         )
     assert refused.value.code == "credit_note_parts_mismatch"
     assert not CreditNote.objects.exists()
@@ -205,7 +224,12 @@ def test_credit_note_after_payment_splits_into_refund_and_balance_credit_used_by
         actor=ACTOR,
         now=NOW,
     )
-    assert (note.total.amount, note.pre_payment_amount.amount, note.refund_amount.amount, note.credit_amount.amount) == (
+    assert (
+        note.total.amount,
+        note.pre_payment_amount.amount,
+        note.refund_amount.amount,
+        note.credit_amount.amount,
+    ) == (
         D("60.50"),
         D(0),
         D("20.50"),
