@@ -32,6 +32,18 @@ def credit_note_documents_task(credit_note_id: int) -> None:
     email_credit_note_issued(credit_note=note, now=clock.now(note.customer))
 
 
+def payment_receipt_task(invoice_id: int, amount: str, dedupe_key: str) -> None:
+    """A receipt for a payment recorded on an invoice (sent once per payment)."""
+    from decimal import Decimal
+
+    from invoicing.services.emails import email_payment_receipt
+
+    invoice = Invoice.objects.select_related("entity", "customer").get(pk=invoice_id)
+    email_payment_receipt(
+        invoice=invoice, amount=Decimal(amount), now=clock.now(invoice.customer), dedupe_key=dedupe_key
+    )
+
+
 def billing_run_task() -> dict[str, int]:
     """The scheduled billing run (every 15 minutes by default)."""
     from invoicing.services.billing import billing_run

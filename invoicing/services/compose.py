@@ -154,8 +154,9 @@ def draft_compute(draft: DraftInvoice) -> DraftInvoice:
     draft.tax = result.total_tax
     draft.tax_rows = result.breakdowns
     draft.total = round_money(result.total_gross, currency)
-    draft.notes = sorted(
-        {b.exemption_reason for b in result.breakdowns if b.category == tax.REVERSE_CHARGE and b.exemption_reason}
+    # The legal mention in full (Art. 226(11a) of the VAT directive), whatever short reason the rate carries.
+    draft.notes = (
+        [tax.REVERSE_CHARGE_MENTION] if any(b.category == tax.REVERSE_CHARGE for b in result.breakdowns) else []
     )
     return draft
 

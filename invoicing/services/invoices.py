@@ -418,14 +418,17 @@ def invoice_mark_paid(
     locked = invoice_lock(invoice.pk)
     if locked.status not in (S.OPEN, S.UNCOLLECTIBLE):
         invoice_check_transition(locked, to=S.PAID)
-    invoice_settle(
-        locked,
-        amount=locked.amount_due.amount if amount is None else amount,
-        actor=actor,
-        now=now,
-        reason=reason or "Paid outside the system",
-    )
+    paid = locked.amount_due.amount if amount is None else amount
+    invoice_settle(locked, amount=paid, actor=actor, now=now, reason=reason or "Paid outside the system")
+    receipt = f"receipt:{locked.pk}:{locked.amount_paid.amount}"
+    transaction.on_commit(lambda: _enqueue_receipt(locked.pk, str(paid), receipt))
     return locked
+
+
+def _enqueue_receipt(pk: int, amount: str, dedupe_key: str) -> None:
+    from django_q.tasks import async_task
+
+    async_task("invoicing.tasks.payment_receipt_task", pk, amount, dedupe_key, task_name=f"receipt {pk}")
 
 
 def _enqueue_credit_note_documents(pk: int) -> None:

@@ -287,7 +287,7 @@ def fee_lines(
                 period_start=start,
                 period_end=end,
                 tiers=[] if trial or factor != 1 else tiers_json(breakdown),
-                proration=factor != 1,
+                proration=factor != 1 and not trial,
             )
         )
     return lines

@@ -51,6 +51,27 @@ def test_the_documents_task_stores_the_pdf_once_and_emails_it(settings, tmp_path
     assert mail.outbox[0].attachments[0][0] == "INV-2026-00001.pdf"
 
 
+def test_recording_a_payment_sends_one_receipt(django_capture_on_commit_callbacks, monkeypatch):
+    from invoicing.services.invoices import invoice_mark_paid
+    from invoicing.tasks import payment_receipt_task
+
+    eu_rates()
+    invoice = invoice_create_manual(
+        customer=make_customer(), lines=[{"description": "Advies", "unit_amount": "100.00"}], actor=ACTOR, now=NOW
+    )
+    invoice_finalize(invoice=invoice, actor=ACTOR, now=NOW)
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: queued.append((func, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_mark_paid(invoice=invoice, actor=ACTOR, now=NOW, amount=D("21.00"))
+
+    assert queued == [("invoicing.tasks.payment_receipt_task", (invoice.pk, "21.00", f"receipt:{invoice.pk}:21.0000"))]
+    payment_receipt_task(*queued[0][1])
+    payment_receipt_task(*queued[0][1])  # a retried task sends nothing more
+    assert len(mail.outbox) == 1
+    assert "€21.00" in mail.outbox[0].body
+
+
 def test_a_test_clock_advance_bills_renewals_and_finalizes_them_in_the_clock_time():
     eu_rates()
     clock = test_clock_create(name="Scenario", frozen_time=utc(2026, 1, 15), actor=ACTOR, now=NOW)
