@@ -9,13 +9,12 @@ approval limit the credit note waits for an Approver (``billing_site.admin.appro
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,12 +25,10 @@ from billing_site import clock
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.models import ApprovalRequest, AuditEvent
-from billing_site.money import round_money
 from catalog.admin.base import plain_number
 from invoicing.admin import forms as invoice_forms
 from invoicing.admin.common import dry_run, link, money, status_badge
-from invoicing.domain import tax
-from invoicing.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus
+from invoicing.models import CreditNote, CreditNoteStatus, Invoice
 from invoicing.services.credit_notes import (
     APPROVAL_KIND,
     CREDITABLE,
@@ -204,35 +201,6 @@ def note_context(request, note: CreditNote) -> dict[str, Any]:
 # --- creating a credit note from an invoice ------------------------------------------------------------
 
 
-def _still_due(invoice: Invoice) -> Decimal:
-    """What is still due on the invoice, less what credit notes waiting for approval will take off it."""
-    if invoice.status == InvoiceStatus.PAID:
-        return ZERO
-    reserved = CreditNote.objects.filter(invoice=invoice, status=CreditNoteStatus.PENDING_APPROVAL).aggregate(
-        total=Sum("pre_payment_amount")
-    )["total"]
-    return max(invoice.amount_due.amount - Decimal(reserved or 0), ZERO)
-
-
-def _paid_part(invoice: Invoice, rows: list[dict[str, Any]]) -> Decimal:
-    """How much of the credit note concerns money already paid (the service checks the same sum again)."""
-    lines = {line.pk: line for line in invoice.lines.all()}
-    taxable = []
-    for index, row in enumerate(rows):
-        line = lines[row["invoice_line"]]
-        rate = tax.TaxRateInfo(
-            id=line.tax_rate_id,
-            name=line.tax_name,
-            country="",
-            percentage=line.tax_percentage or ZERO,
-            category=line.tax_category or "standard",
-            inclusive=line.tax_inclusive,
-        )
-        taxable.append(tax.TaxableLine(key=index, net_or_gross_amount=Decimal(str(row["amount"]).strip()), rate=rate))
-    total = round_money(tax.compute_tax(lines=taxable, currency=invoice.currency).total_gross, invoice.currency)
-    return total - min(total, _still_due(invoice))
-
-
 def _line_rows(invoice: Invoice) -> list[dict[str, Any]]:
     already = credited_per_line(invoice)
     rows = []
@@ -301,7 +269,7 @@ def credit_note_create_view(invoice_admin, request, object_id):
                 }
                 for i in used
             ]
-            parts = _parts(form, invoice, rows)
+            parts = _parts(form)
             common = {
                 "invoice": invoice,
                 "lines": rows,
@@ -358,17 +326,12 @@ def _signature(data) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _parts(form, invoice: Invoice, rows: list[dict[str, Any]]) -> dict[str, str]:
-    """The split of money already paid: as typed ("split"), or all of it to the chosen part."""
+def _parts(form) -> dict[str, str]:
+    """The split of money already paid: as typed ("split"), or all of it to the chosen part (the service computes it)."""
     choice = form.cleaned_data.get("paid_money") or "refund"
     if choice == "split":
         return {name: (form.cleaned_data.get(name) or "").strip() or "0" for name in PARTS}
-    try:
-        paid = _paid_part(invoice, rows)
-    except (InvalidOperation, DomainError, KeyError, ValueError):
-        paid = ZERO  # the service explains what is wrong with the amounts
-    target = {"refund": "refund_amount", "credit": "credit_amount", "outside": "out_of_band_amount"}[choice]
-    return {name: str(paid) if name == target else "0" for name in PARTS}
+    return {"paid_money": choice}
 
 
 def _preview_of(note: CreditNote) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +23,7 @@ from django.db.models import Sum
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.models import ApprovalRequest
-from billing_site.money import round_money
+from billing_site.money import minor_units, parse_amount, round_money
 from billing_site.services.approvals import approval_request_create, register_approval_handler
 from billing_site.services.audit import audit_record
 from invoicing.domain import tax
@@ -49,6 +49,8 @@ from invoicing.services.invoices import (
 ZERO = Decimal(0)
 APPROVAL_KIND = "credit_note"
 CREDITABLE = (InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.UNCOLLECTIBLE)
+#: Where money already paid can go, in the order of the amounts it sets (refund, credit, outside).
+PAID_MONEY = ("refund", "credit", "outside")
 
 
 def _error(code: str, message: str, field: str | None = None) -> DomainError:
@@ -56,19 +58,8 @@ def _error(code: str, message: str, field: str | None = None) -> DomainError:
 
 
 def _amount(value: Any, currency: str, field: str) -> Decimal:
-    if isinstance(value, float | bool):
-        raise _error("invalid_amount", 'Give amounts as text or decimals, e.g. "12.50".', field)
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise _error("invalid_amount", f"“{value}” is not an amount.", field) from None
-    if not amount.is_finite():
-        raise _error("invalid_amount", f"“{value}” is not an amount.", field)
-    if round_money(amount, currency) != amount:
-        raise _error("invalid_amount", f"{amount} has more decimals than {currency} allows.", field)
-    if amount < 0:
-        raise _error("invalid_amount", "Amounts cannot be negative.", field)
-    return amount
+    """A money amount in whole minor units of the invoice's currency (the project's strict parser)."""
+    return parse_amount(value, field=field, max_decimal_places=minor_units(currency))
 
 
 def credited_per_line(invoice: Invoice) -> dict[int, Decimal]:
@@ -122,11 +113,14 @@ def credit_note_create(
     refund_amount: Any = "0",
     credit_amount: Any = "0",
     out_of_band_amount: Any = "0",
+    paid_money: str = "",
     user: Any = None,
 ) -> CreditNote:
     """Credit ``lines`` (``[{"invoice_line": id, "amount": "10.00", "description": …}]``) of ``invoice``.
 
-    Issued at once, or waiting for an Approver when its total is above the entity's limit.
+    Issued at once, or waiting for an Approver when its total is above the entity's limit. The part for
+    money already paid is split as given (``refund_amount`` …), or goes wholly to ``paid_money``:
+    "refund", "credit" (the customer's balance) or "outside".
     """
     invoice = invoice_lock(invoice.pk)
     currency = invoice.currency
@@ -197,6 +191,15 @@ def credit_note_create(
     outside = _amount(out_of_band_amount, currency, "out_of_band_amount")
     pre_payment = min(total, _still_due(invoice))
     post = total - pre_payment
+    if paid_money:
+        if paid_money not in PAID_MONEY:
+            raise _error("invalid_paid_money", "Choose refund, credit or outside for money already paid.", "paid_money")
+        if refund or credit or outside:
+            raise _error(
+                "credit_note_parts_mismatch", "Give either the split of money already paid or where all of it goes.",
+                "paid_money",
+            )  # fmt: skip
+        refund, credit, outside = (post if paid_money == name else ZERO for name in PAID_MONEY)
     if refund + credit + outside != post:
         if post == 0:
             message = (

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
 from billing_site.actors import Actor
 from billing_site.errors import DomainError
-from billing_site.money import round_money, validate_currency
+from billing_site.money import parse_amount, round_money, validate_currency
 from billing_site.services.audit import audit_record
 from catalog.models import Product
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, InvoiceTax, LineKind
@@ -35,23 +35,10 @@ from subscriptions.services.lifecycle.locks import customer_lock
 
 ZERO = Decimal(0)
 TAX_CATEGORIES = ("standard", "reduced", "zero", "exempt")
-MAX_UNIT_DECIMALS = 12
 
 
 def _error(code: str, message: str, field: str) -> DomainError:
     return DomainError(code, message, fields={field: message})
-
-
-def _decimal(value: Any, field: str, label: str) -> Decimal:
-    if isinstance(value, float | bool):
-        raise _error("invalid_number", f'{label}: give a number as text, e.g. "12.50".', field)
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise _error("invalid_number", f"{label}: “{value}” is not a number.", field) from None
-    if not number.is_finite() or abs(number) >= Decimal("1e15"):
-        raise _error("invalid_number", f"{label}: “{value}” is not a usable number.", field)
-    return number
 
 
 def _manual_line(
@@ -63,12 +50,10 @@ def _manual_line(
         raise _error("description_required", "Describe what the line charges.", f"{field}.description")
     if len(description) > 300:
         raise _error("description_too_long", "Keep the description under 300 characters.", f"{field}.description")
-    quantity = _decimal(raw.get("quantity", 1), f"{field}.quantity", "Quantity")
-    if quantity <= 0 or quantity.normalize().as_tuple().exponent < -6:  # type: ignore[operator]
-        raise _error("invalid_quantity", "Quantity: more than 0, at most 6 decimals.", f"{field}.quantity")
-    unit = _decimal(raw.get("unit_amount"), f"{field}.unit_amount", "Unit price")
-    if unit.normalize().as_tuple().exponent < -MAX_UNIT_DECIMALS:  # type: ignore[operator]
-        raise _error("invalid_unit_amount", "Unit price: at most 12 decimals.", f"{field}.unit_amount")
+    quantity = parse_amount(raw.get("quantity", 1), field=f"{field}.quantity", max_decimal_places=6, label="Quantity")
+    if quantity == 0:
+        raise _error("invalid_quantity", "Quantity must be more than 0.", f"{field}.quantity")
+    unit = parse_amount(raw.get("unit_amount"), field=f"{field}.unit_amount", allow_negative=True, label="Unit price")
     product = raw.get("product")
     category = raw.get("tax_category") or (product.tax_category if isinstance(product, Product) else "standard")
     if category not in TAX_CATEGORIES:

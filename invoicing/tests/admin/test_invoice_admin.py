@@ -296,7 +296,7 @@ def test_a_bad_line_is_refused_on_its_field_and_nothing_changes(finance, alpha):
     )
 
     assert response.status_code == 200
-    assert response.context["form"].errors == {"quantity": ["Quantity: “abc” is not a number."]}
+    assert response.context["form"].errors == {"quantity": ["Quantity must be a number such as 79.50."]}
     assert state(draft) == before
 
 
@@ -512,7 +512,11 @@ def test_a_one_off_line_with_a_comma_is_refused_on_its_field(finance, beta):
     response = finance.post(reverse("admin:invoicing_invoice_add"), data)
 
     assert response.status_code == 200
-    assert response.context["formset"].forms[0].errors == {"unit_price": ["Unit price: “12,50” is not a number."]}
+    assert response.context["formset"].forms[0].errors == {
+        "unit_price": [
+            "Unit price contains a comma: use a dot for decimals and no thousands separator, such as 1234.50."
+        ]
+    }
     assert not Invoice.objects.exists()
 
 

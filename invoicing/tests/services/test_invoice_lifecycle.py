@@ -319,3 +319,35 @@ def test_numbers_are_strictly_consecutive_per_series(rates, actions):
     numbers = list(Invoice.objects.filter(pk__in=finalized).order_by("pk").values_list("number", flat=True))
     start = int(numbers[0].rsplit("-", 1)[1]) if numbers else 1
     assert numbers == [f"INV-2026-{n:05d}" for n in range(start, start + len(numbers))]
+
+
+def test_money_already_paid_can_go_wholly_to_one_place(rates):
+    invoice = one_off(None, "100.00")
+    invoice_finalize(invoice=invoice, actor=ACTOR, now=NOW)
+    invoice_mark_paid(invoice=invoice, actor=ACTOR, now=NOW, amount=D("100.00"))  # 21.00 still due
+    line = invoice.lines.get()
+    note = credit_note_create(
+        invoice=invoice,
+        lines=[{"invoice_line": line.pk, "amount": "50.00"}],
+        reason="goodwill",
+        paid_money="credit",
+        actor=ACTOR,
+        now=NOW,
+    )
+    assert (note.pre_payment_amount.amount, note.refund_amount.amount, note.credit_amount.amount) == (
+        D("21.00"),
+        D(0),
+        D("39.50"),
+    )
+    with pytest.raises(DomainError) as refused:
+        credit_note_create(
+            invoice=invoice,
+            lines=[{"invoice_line": line.pk, "amount": "1.00"}],
+            reason="goodwill",
+            paid_money="credit",
+            refund_amount="1.21",
+            actor=ACTOR,
+            now=NOW,
+        )
+    assert (refused.value.code, list(refused.value.fields)) == ("credit_note_parts_mismatch", ["paid_money"])
+    assert CreditNote.objects.count() == 1
