@@ -7,7 +7,6 @@ import re
 from typing import Any
 from zoneinfo import available_timezones
 
-from babel import Locale
 from django.db import transaction
 
 from billing_site.actors import Actor
@@ -17,6 +16,7 @@ from billing_site.services.records import record_create, record_update
 from billing_site.services.validation import full_clean_or_raise
 from invoicing.models import BillingEntity, CustomerEntity
 from subscriptions.models import Customer
+from subscriptions.services.customers import country_codes
 
 ENTITY_FIELDS = {
     "name", "address_line1", "address_line2", "postal_code", "city", "region", "country", "vat_id",
@@ -32,9 +32,6 @@ def _error(code: str, field: str, message: str) -> DomainError:
     return DomainError(code, message, fields={field: message})
 
 
-_COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
-
-
 def _iban_ok(iban: str) -> bool:
     if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
         return False
@@ -44,7 +41,7 @@ def _iban_ok(iban: str) -> bool:
 
 def billing_entity_validate(entity: BillingEntity) -> None:
     entity.country = (entity.country or "").strip().upper()
-    if entity.country not in _COUNTRIES:
+    if entity.country not in country_codes():
         raise _error("invalid_country", "country", f"“{entity.country}” is not a country code such as NL, SE or DE.")
     entity.iban = re.sub(r"\s+", "", entity.iban or "").upper()
     if entity.iban and not _iban_ok(entity.iban):
