@@ -45,6 +45,36 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     return data
 
 
+def audit_event(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    now: dt.datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    label: str | None = None,
+) -> AuditEvent:
+    """The audit event of a change, not saved yet: batch jobs write many at once (``audit_record`` saves one).
+
+    ``label`` names the object when ``str(obj)`` would not fit the moment (a draft numbered in the same batch).
+    """
+    return AuditEvent(
+        occurred_at=now,
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_label=actor.label[:200],
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=(str(obj) if label is None else label)[:300],
+        before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None,
+        reason=reason,
+    )
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -55,19 +85,9 @@ def audit_record(
     after: dict[str, Any] | None = None,
     reason: str = "",
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        occurred_at=now,
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        actor_label=actor.label[:200],
-        action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:300],
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
-        reason=reason,
-    )
+    event = audit_event(actor=actor, action=action, obj=obj, now=now, before=before, after=after, reason=reason)
+    event.save()
+    return event
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -28,8 +28,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from billing_site.actors import Actor
-from billing_site.errors import DomainError
 from billing_site.models import AuditEvent
+from billing_site.services.audit import audit_event
 from billing_site.services.bulk import bulk_insert_rows, bulk_update_rows, reserve_ids
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, InvoiceTax
 from invoicing.services.compose import DraftInvoice, draft_compute, invoice_row, line_rows, tax_rows
@@ -44,9 +44,10 @@ from invoicing.services.period_lines import (
     subscription_coupons,
     usage_lines,
 )
-from subscriptions.domain.periods import next_period
-from subscriptions.models import Customer, PendingLine, Subscription, SubscriptionItem, SubscriptionStatus
+from subscriptions.models import Customer, PendingLine, Subscription, SubscriptionItem, SubscriptionStatus, UsageEvent
+from subscriptions.services.lifecycle.due import RENEWAL_FIELDS, next_renewal, renewal_apply
 from subscriptions.services.lifecycle.hooks import PeriodStart, SubscriptionEnded
+from subscriptions.services.lifecycle.locks import subscription_lock
 from subscriptions.services.subscriptions import subscriptions_process_due
 
 logger = logging.getLogger(__name__)
@@ -180,22 +181,19 @@ def drafts_save(built: list[Built], *, now: dt.datetime, actor: Actor) -> list[I
 
 
 def _created_event(invoice: Invoice, built: Built, *, actor: Actor, now: dt.datetime) -> AuditEvent:
-    return AuditEvent(
-        occurred_at=now,
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        actor_label=actor.label,
+    return audit_event(
+        actor=actor,
         action="invoice.created",
-        object_type="invoicing.invoice",
-        object_id=str(invoice.pk),
-        object_repr=f"Draft #{invoice.pk}",
+        obj=invoice,
+        now=now,
         after={
             "kind": invoice.kind,
             "subscription": invoice.subscription_id,
-            "total": str(invoice.total.amount),
+            "total": invoice.total.amount,
             "lines": len(built.draft.lines),
             **({"on_hold": invoice.hold_reason} if invoice.on_hold else {}),
         },
+        label=f"Draft #{invoice.pk}",
     )
 
 
@@ -275,17 +273,9 @@ def _bill_batch(ids: list[int], *, now: dt.datetime, actor: Actor) -> int:
         renewals = []
         for subscription in subscriptions:
             subscription.customer = customers[subscription.customer_id]
-            try:
-                start, end = next_period(
-                    subscription.billing_cycle_anchor,
-                    subscription.interval,
-                    subscription.interval_count,
-                    subscription.current_period_end,
-                )
-            except DomainError:
-                continue  # off the anchor's grid: the one-by-one path re-anchors it
-            if end <= now:
-                continue  # several periods to catch up: the one-by-one path renews them in order
+            start, end, anchor = next_renewal(subscription)
+            if anchor != subscription.billing_cycle_anchor or end <= now:
+                continue  # off the anchor's grid, or several periods to catch up: the one-by-one path does it
             renewals.append((subscription, subscription.current_period_start, start, end))
         if not renewals:
             return 0
@@ -298,8 +288,6 @@ def _bill_batch(ids: list[int], *, now: dt.datetime, actor: Actor) -> int:
             items[item.subscription_id].append(item)
         context.prices({i.price_id for rows in items.values() for i in rows})
         pending = pending_for(sub_ids, kind="proration", now=now)
-        from subscriptions.models import UsageEvent
-
         with_late = set(
             UsageEvent.objects.filter(late=True, subscription_id__in=sub_ids)
             .values_list("subscription_id", flat=True)
@@ -309,16 +297,7 @@ def _bill_batch(ids: list[int], *, now: dt.datetime, actor: Actor) -> int:
         built: list[Built] = []
         audits: list[AuditEvent] = []
         for subscription, old_start, start, end in renewals:
-            before = {
-                "current_period_start": subscription.current_period_start.isoformat(),
-                "current_period_end": subscription.current_period_end.isoformat(),
-                "coupon_periods_left": subscription.coupon_periods_left,
-            }
-            at = subscription.current_period_end
-            subscription.current_period_start, subscription.current_period_end = start, end
-            if subscription.coupon_periods_left:
-                subscription.coupon_periods_left -= 1
-            subscription.updated_at = at
+            before, after = renewal_apply(subscription, at=subscription.current_period_end)
             event = PeriodStart(subscription.pk, start, end, "renewal", previous_start=old_start)
             draft = invoice_for_period(
                 context=context,
@@ -332,27 +311,17 @@ def _bill_batch(ids: list[int], *, now: dt.datetime, actor: Actor) -> int:
             )
             built.append(Built(draft, start, _pending_ids(draft)))
             audits.append(
-                AuditEvent(
-                    occurred_at=at,
-                    actor_kind=actor.kind.value,
-                    actor_id=actor.id,
-                    actor_label=actor.label,
+                audit_event(
+                    actor=actor,
                     action="subscription.renewed",
-                    object_type="subscriptions.subscription",
-                    object_id=str(subscription.pk),
-                    object_repr=f"Subscription #{subscription.pk}",
+                    obj=subscription,
+                    now=before["current_period_end"],
                     before=before,
-                    after={
-                        "current_period_start": start.isoformat(),
-                        "current_period_end": end.isoformat(),
-                        "coupon_periods_left": subscription.coupon_periods_left,
-                    },
+                    after=after,
+                    label=f"Subscription #{subscription.pk}",
                 )
             )
-        bulk_update_rows(
-            [s for s, *_ in renewals],
-            ["current_period_start", "current_period_end", "coupon_periods_left", "updated_at"],
-        )
+        bulk_update_rows([s for s, *_ in renewals], [*RENEWAL_FIELDS, "updated_at"])
         bulk_insert_rows(audits)
         drafts_save(built, now=now, actor=actor)
         return len(renewals)
@@ -423,8 +392,6 @@ def bill_pending_now(*, now: dt.datetime, actor: Actor, customers: Iterable[Cust
     count = 0
     for subscription_id in sorted(set(rows.values_list("subscription_id", flat=True))):
         with transaction.atomic():
-            from subscriptions.services.lifecycle.locks import subscription_lock
-
             subscription = subscription_lock(subscription_id, skip_locked=customers is None)
             if subscription is None:
                 continue

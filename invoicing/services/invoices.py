@@ -23,7 +23,7 @@ from billing_site.actors import Actor
 from billing_site.errors import DomainError
 from billing_site.models import AuditEvent
 from billing_site.money import round_money
-from billing_site.services.audit import audit_record
+from billing_site.services.audit import audit_event, audit_record
 from billing_site.services.bulk import bulk_insert_rows, bulk_update_rows
 from invoicing.domain.reference import creditor_reference
 from invoicing.models import (
@@ -295,23 +295,17 @@ def _movement(invoice: Invoice, kind: str, amount: Decimal, description: str, at
 
 
 def _audit_event(invoice: Invoice, *, actor: Actor) -> AuditEvent:
-    return AuditEvent(
-        occurred_at=invoice.finalized_at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_label=actor.label,
+    return audit_event(
+        actor=actor,
         action="invoice.finalized",
-        object_type="invoicing.invoice",
-        object_id=str(invoice.pk),
-        object_repr=invoice.number,
+        obj=invoice,
+        now=invoice.finalized_at,  # type: ignore[arg-type]
         before={"status": "draft"},
         after={
             "status": invoice.status,
             "number": invoice.number,
-            "total": str(invoice.total.amount),
-            "amount_due": str(
-                invoice.amount_due.amount if hasattr(invoice.amount_due, "amount") else invoice.amount_due
-            ),
+            "total": invoice.total.amount,
+            "amount_due": invoice.amount_due.amount,
         },
     )
 

@@ -19,6 +19,7 @@ import datetime as dt
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -79,29 +80,41 @@ def next_due(subscription: Subscription) -> tuple[dt.datetime, str] | None:
     return at, kind
 
 
-def _renew(subscription: Subscription, *, actor: Actor, at: dt.datetime) -> PeriodStart:
+RENEWAL_FIELDS = ["current_period_start", "current_period_end", "billing_cycle_anchor", "coupon_periods_left"]
+
+
+def next_renewal(subscription: Subscription) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """The period a renewal starts, and the anchor after it: a period end off the anchor's grid
+    re-anchors there rather than shifting the cycle."""
     anchor, interval, count = subscription.billing_cycle_anchor, subscription.interval, subscription.interval_count
     try:
         start, end = next_period(anchor, interval, count, subscription.current_period_end)
-    except DomainError:  # a period end off the anchor's grid: re-anchor there rather than shift the cycle
+    except DomainError:
         anchor = subscription.current_period_end
         start, end = anchor, add_intervals(anchor, interval, count, 1)
-    fields = ["current_period_start", "current_period_end", "billing_cycle_anchor", "coupon_periods_left"]
-    before = {name: getattr(subscription, name) for name in fields}
+    return start, end, anchor
+
+
+def renewal_apply(subscription: Subscription, *, at: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Move ``subscription`` to its next period in memory (one discounted period used up).
+
+    Returns the renewal fields before and after; the caller saves and audits (one by one here, in
+    bulk in the billing run).
+    """
+    before = {name: getattr(subscription, name) for name in RENEWAL_FIELDS}
+    start, end, anchor = next_renewal(subscription)
     subscription.current_period_start, subscription.current_period_end = start, end
     subscription.billing_cycle_anchor = anchor
     if subscription.coupon_periods_left:
         subscription.coupon_periods_left -= 1
     subscription.updated_at = at
-    subscription.save(update_fields=[*fields, "updated_at"])
-    audit_record(
-        actor=actor,
-        action="subscription.renewed",
-        obj=subscription,
-        now=at,
-        before=before,
-        after={name: getattr(subscription, name) for name in fields},
-    )
+    return before, {name: getattr(subscription, name) for name in RENEWAL_FIELDS}
+
+
+def _renew(subscription: Subscription, *, actor: Actor, at: dt.datetime) -> PeriodStart:
+    before, after = renewal_apply(subscription, at=at)
+    subscription.save(update_fields=[*RENEWAL_FIELDS, "updated_at"])
+    audit_record(actor=actor, action="subscription.renewed", obj=subscription, now=at, before=before, after=after)
     return period_started(subscription, reason="renewal", previous_start=before["current_period_start"])
 
 
