@@ -84,6 +84,9 @@ class Invoice(models.Model):
     )  # fmt: skip
     on_hold = models.BooleanField(_("on hold"), default=False, editable=False)
     hold_reason = models.CharField(_("why it is on hold"), max_length=300, blank=True, editable=False)
+    tax_hold = models.BooleanField(
+        default=False, editable=False, help_text=_("Held because its tax could not be computed: lifted when it can.")
+    )
     memo = models.TextField(_("note to the customer"), blank=True, help_text=_("Printed on the invoice."))
     purchase_order = models.CharField(_("purchase order"), max_length=100, blank=True)
     seller = models.JSONField(_("seller (as invoiced)"), default=dict, editable=False)

@@ -123,16 +123,10 @@ def draft_compute(draft: DraftInvoice) -> DraftInvoice:
     draft.subtotal = sum((line.amount for line in draft.lines), ZERO)
     draft.discount = sum((a.total for a in allocations), ZERO)
     draft.hold_reason = ""
-    missing = [line for line in draft.lines if line.rate is None]
-    if missing:
-        draft.hold_reason = missing[0].source.get("tax_error", "A line has no tax rate.")
-        for line in draft.lines:
-            line.net = nets[draft.lines.index(line)]
-        draft.tax, draft.tax_rows, draft.notes = ZERO, (), []
-        draft.prices_include_tax = False
-        draft.total = draft.subtotal - draft.discount
-        return draft
+    missing = next((line for line in draft.lines if line.rate is None), None)
     try:
+        if missing is not None:
+            raise DomainError("no_tax_rate", missing.source.get("tax_error", "A line has no tax rate."))
         result = tax.compute_tax(
             lines=[
                 tax.TaxableLine(key=index, net_or_gross_amount=nets[index], rate=line.rate)  # type: ignore[arg-type]
@@ -140,9 +134,10 @@ def draft_compute(draft: DraftInvoice) -> DraftInvoice:
             ],
             currency=currency,
         )
-    except DomainError as error:
+    except DomainError as error:  # untaxed, so on hold: never finalized like this
         draft.hold_reason = error.message
-        draft.tax, draft.tax_rows, draft.total = ZERO, (), draft.subtotal - draft.discount
+        draft.tax, draft.tax_rows, draft.notes, draft.prices_include_tax = ZERO, (), [], False
+        draft.total = draft.subtotal - draft.discount
         for index, line in enumerate(draft.lines):
             line.net = nets[index]
         return draft
@@ -180,6 +175,7 @@ def invoice_row(draft: DraftInvoice, *, now: dt.datetime, **fields: Any) -> Invo
         coupon_ids=[c.coupon_id for c in draft.coupons],
         language=draft.customer.language,
         on_hold=bool(draft.hold_reason),
+        tax_hold=bool(draft.hold_reason),
         hold_reason=draft.hold_reason[:300],
         created_at=now,
         updated_at=now,

@@ -175,9 +175,9 @@ def invoice_recompute(invoice: Invoice, *, now: dt.datetime) -> Invoice:
     for name in ("subtotal", "discount", "tax", "total", "amount_due", "prices_include_tax", "notes"):
         setattr(invoice, name, getattr(fresh, name))
     if draft.hold_reason:
-        invoice.on_hold, invoice.hold_reason = True, draft.hold_reason[:300]
-    elif invoice.on_hold and invoice.hold_reason.startswith(("No tax rate", "Sales to", "The customer is exempt")):
-        invoice.on_hold, invoice.hold_reason = False, ""
+        invoice.on_hold, invoice.tax_hold, invoice.hold_reason = True, True, draft.hold_reason[:300]
+    elif invoice.tax_hold:  # its tax can be computed now: the hold it was given for that is lifted
+        invoice.on_hold, invoice.tax_hold, invoice.hold_reason = False, False, ""
     invoice.updated_at = now
     invoice.save()
     return invoice
@@ -261,8 +261,8 @@ def invoice_hold(*, invoice: Invoice, actor: Actor, now: dt.datetime, reason: st
     _require_draft(locked)
     if not reason.strip():
         raise _error("hold_reason_required", "Say why the draft is held, for whoever releases it.", "reason")
-    locked.on_hold, locked.hold_reason, locked.updated_at = True, reason.strip()[:300], now
-    locked.save(update_fields=["on_hold", "hold_reason", "updated_at"])
+    locked.on_hold, locked.tax_hold, locked.hold_reason, locked.updated_at = True, False, reason.strip()[:300], now
+    locked.save(update_fields=["on_hold", "tax_hold", "hold_reason", "updated_at"])
     audit_record(actor=actor, action="invoice.held", obj=locked, now=now, reason=locked.hold_reason)
     return locked
 
@@ -272,7 +272,7 @@ def invoice_release(*, invoice: Invoice, actor: Actor, now: dt.datetime) -> Invo
     """Release a hold; the draft is recomputed (tax rates added since are used) and finalizes on schedule."""
     locked = invoice_lock(invoice.pk)
     _require_draft(locked)
-    locked.on_hold, locked.hold_reason = False, ""
+    locked.on_hold, locked.tax_hold, locked.hold_reason = False, False, ""
     invoice_recompute(locked, now=now)
     if locked.on_hold:
         raise DomainError("invoice_still_on_hold", f"Draft #{locked.pk} cannot be released: {locked.hold_reason}")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, Q
+from django.db.models import Max
 
 from billing_site.errors import DomainError
 from billing_site.money import round_money
@@ -450,7 +450,7 @@ def subscription_coupons(context: BillingContext, subscription: Subscription) ->
 def pending_for(subscription_ids: Iterable[int], *, kind: str, now: dt.datetime) -> dict[int, list[PendingLine]]:
     rows: dict[int, list[PendingLine]] = defaultdict(list)
     for row in PendingLine.objects.filter(
-        Q(subscription_id__in=list(subscription_ids)), kind=kind, invoiced_at__isnull=True, created_at__lte=now
+        subscription_id__in=list(subscription_ids), kind=kind, invoiced_at__isnull=True, created_at__lte=now
     ).order_by("subscription_id", "created_at", "id"):
         rows[row.subscription_id].append(row)
     return rows

@@ -351,3 +351,25 @@ def test_money_already_paid_can_go_wholly_to_one_place(rates):
         )
     assert (refused.value.code, list(refused.value.fields)) == ("credit_note_parts_mismatch", ["paid_money"])
     assert CreditNote.objects.count() == 1
+
+
+def test_a_tax_hold_lifts_once_tax_can_be_computed_but_a_hold_by_finance_stays():
+    invoice = one_off(None, "10.00")
+    assert (invoice.on_hold, invoice.tax_hold) == (True, True)  # no tax rate yet
+    eu_rates()
+    invoice_line_add(
+        invoice=invoice, line={"description": "Setup", "quantity": "1", "unit_amount": "5.00"}, actor=ACTOR, now=NOW
+    )
+    invoice.refresh_from_db()
+    assert (invoice.on_hold, invoice.tax_hold, invoice.hold_reason, totals_of(invoice)[2]) == (
+        False,
+        False,
+        "",
+        D("3.15"),
+    )
+    invoice_hold(invoice=invoice, actor=ACTOR, now=NOW, reason="Check with sales")
+    invoice_line_add(
+        invoice=invoice, line={"description": "More", "quantity": "1", "unit_amount": "1.00"}, actor=ACTOR, now=NOW
+    )
+    invoice.refresh_from_db()
+    assert (invoice.on_hold, invoice.tax_hold, invoice.hold_reason) == (True, False, "Check with sales")
