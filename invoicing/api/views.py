@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -36,7 +36,8 @@ from invoicing.api.serializers import (
     MarkPaidInput,
     ReasonInput,
 )
-from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceTax
+from invoicing.models import CreditNote, Invoice
+from invoicing.selectors import credit_note_queryset, invoice_queryset
 from invoicing.services.credit_notes import credit_note_create
 from invoicing.services.documents import credit_note_pdf_bytes, invoice_pdf_bytes
 from invoicing.services.drafts import invoice_create_manual
@@ -46,20 +47,6 @@ from subscriptions.models import Subscription
 
 INVOICE_TAGS = ["Invoices"]
 CREDIT_NOTE_TAGS = ["Credit notes"]
-
-
-def invoice_queryset() -> QuerySet[Invoice]:
-    """Invoices with everything their JSON shows, in two extra queries for a whole page."""
-    return Invoice.objects.select_related("entity", "customer").prefetch_related(
-        Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "id")),
-        Prefetch("tax_rows", queryset=InvoiceTax.objects.order_by("id")),
-    )
-
-
-def credit_note_queryset() -> QuerySet[CreditNote]:
-    return CreditNote.objects.select_related("invoice", "entity", "customer").prefetch_related(
-        Prefetch("lines", queryset=CreditNoteLine.objects.order_by("id"))
-    )
 
 
 def pdf_response(content: bytes, *, filename: str) -> HttpResponse:

@@ -9,50 +9,19 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from billing_site import clock
 from billing_site.models import ApprovalRequest, AuditEvent
 from billing_site.services.audit import snapshot
-from catalog.services.tax_rates import tax_rate_create
 from invoicing.models import BalanceTransaction, BillingEntity, CreditNote, CreditNoteLine, Invoice
 from invoicing.services.credit_notes import credit_note_create
 from invoicing.services.drafts import invoice_create_manual
 from invoicing.services.invoices import invoice_finalize, invoice_mark_paid
-from subscriptions.tests.factories import ACTOR, T0, make_customer, utc
+from subscriptions.tests.factories import ACTOR, make_customer, utc
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/credit-notes"
 JAN_15 = utc(2026, 1, 15, 9, 30)
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with clock.frozen_at(JAN_15):
-        yield JAN_15
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture(autouse=True)
-def vat():
-    return tax_rate_create(
-        actor=ACTOR,
-        now=T0,
-        name="VAT 21%",
-        country="NL",
-        percentage=D(21),
-        category="standard",
-        product_tax_category="standard",
-    )
-
-
-@pytest.fixture
-def customer():
-    return make_customer(name="Globex B.V.")
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ import pytest
 from django.core.management import call_command
 from pypdf import PdfReader
 
-from billing_site import clock
 from billing_site.models import AuditEvent
 from billing_site.services.audit import snapshot
-from catalog.services.tax_rates import tax_rate_create
 from invoicing.models import BalanceTransaction, BillingEntity, Invoice, InvoiceLine, InvoiceTax
 from invoicing.services.drafts import invoice_create_manual
 from invoicing.services.invoices import invoice_finalize, invoice_mark_paid
@@ -27,37 +25,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/invoices"
 JAN_15 = utc(2026, 1, 15, 9, 30)
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with clock.frozen_at(JAN_15):
-        yield JAN_15
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    """Stored PDFs go to a temporary folder."""
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture(autouse=True)
-def vat():
-    """NL 21% on standard products, exclusive: 100.00 + 21.00 = 121.00."""
-    return tax_rate_create(
-        actor=ACTOR,
-        now=T0,
-        name="VAT 21%",
-        country="NL",
-        percentage=D(21),
-        category="standard",
-        product_tax_category="standard",
-    )
-
-
-@pytest.fixture
-def customer():
-    return make_customer(name="Globex B.V.")
 
 
 def money(amount: str) -> dict[str, str]:
