@@ -19,12 +19,13 @@ from billing_site.errors import DomainError
 from billing_site.money import round_money
 from catalog.domain import pricing
 from catalog.models import BillableMetric, Coupon, Price, TaxRate, UsageType
+from catalog.models.product import TaxCategory
 from catalog.services.prices import price_spec
 from invoicing.domain import tax
 from invoicing.models import BillingEntity, CustomerEntity, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from invoicing.services.compose import DraftInvoice, DraftLine, coupon_terms, line_rate, rate_info
 from subscriptions.domain.periods import period_containing
-from subscriptions.models import Customer, PendingLine, Subscription, SubscriptionItem
+from subscriptions.models import Customer, PendingLine, Subscription, SubscriptionItem, UsageEvent
 from subscriptions.selectors.usage import (
     aggregate_total,
     rollup_covers,
@@ -77,16 +78,17 @@ class BillingContext:
         return self._specs[price.pk]
 
     def rates(self, product_tax_category: str) -> list[tax.TaxRateInfo]:
+        """The rates that may tax a product of this category: its own, and the 0% ones (zero, exempt,
+        reverse charge) whatever category they were entered for. Read once per run."""
         if self._rates is None:
-            self._rates = defaultdict(list)
+            by_category: dict[str, list[tax.TaxRateInfo]] = defaultdict(list)
             for rate in TaxRate.objects.filter(active=True):
-                self._rates[rate.product_tax_category].append(rate_info(rate))
-        # A product's category picks its rates; 0% rates (zero, exempt, reverse) serve every product.
-        own = self._rates.get(product_tax_category, [])
-        shared = [
-            r for cat, rates in self._rates.items() if cat != product_tax_category for r in rates if not r.percentage
-        ]
-        return own + shared
+                by_category[rate.product_tax_category].append(rate_info(rate))
+            self._rates = {}
+            for category in {*by_category, *TaxCategory.values}:
+                shared = [r for other, rates in by_category.items() if other != category for r in rates]
+                self._rates[category] = by_category.get(category, []) + [r for r in shared if not r.percentage]
+        return self._rates.get(product_tax_category, [])
 
     def coupon(self, pk: int) -> Coupon:
         if pk not in self._coupons:
@@ -361,8 +363,6 @@ def late_usage_lines(
     late events in it, priced, and what the earlier invoices already billed for that price and period
     (the usage line and any earlier late-usage lines) is subtracted.
     """
-    from subscriptions.models import UsageEvent
-
     subscription = draft.subscription
     assert subscription is not None
     events = UsageEvent.objects.filter(subscription=subscription, late=True, received_at__lte=until)
