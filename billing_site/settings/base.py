@@ -143,9 +143,18 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "billing@localhost")
 
-# Payments (used from the collection issue on; read here so every setting has one home).
+# Payments. PAYMENT_GATEWAY is where new payment methods go and automatic charges are made:
+# "stripe" (the default when STRIPE_SECRET_KEY is set), "simulated" (test cards, for demos and tests)
+# or "manual" (bank transfer only: finance records or imports payments).
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+#: Seconds a Stripe-Signature timestamp may be old (Stripe's own default).
+STRIPE_WEBHOOK_TOLERANCE = int(os.environ.get("STRIPE_WEBHOOK_TOLERANCE", "300"))
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else "simulated")
+#: The address customers reach this site at (links in e-mails: authenticate a payment, add a card).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+#: How often the collection run (retries, overdue reminders, final actions) starts, in minutes.
+COLLECTION_RUN_MINUTES = int(os.environ.get("COLLECTION_RUN_MINUTES", "15"))
 
 # Staff two-factor login: always available, enforced when this is on (production default: on).
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", False)

@@ -22,4 +22,15 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "stripe" if os.environ.get("STRIPE_SECRET_KEY") else "manual")
+if PAYMENT_GATEWAY == "simulated":
+    raise ImproperlyConfigured(
+        "The simulated payment gateway is for demos and tests: set PAYMENT_GATEWAY=stripe or manual."
+    )
+if PAYMENT_GATEWAY == "stripe" and not (
+    os.environ.get("STRIPE_SECRET_KEY") and os.environ.get("STRIPE_WEBHOOK_SECRET")
+):
+    raise ImproperlyConfigured("PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.")
+if "SITE_URL" not in os.environ:
+    raise ImproperlyConfigured("Set SITE_URL to the https address customers reach this site at (used in e-mails).")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

@@ -18,7 +18,9 @@ IMPORT = "import django.conf, billing_site.settings.production as s; print('DEBU
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL"}}
+    unset = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL", "PAYMENT_GATEWAY", "STRIPE_SECRET_KEY"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset | {"STRIPE_WEBHOOK_SECRET", "SITE_URL"}}
+    clean["SITE_URL"] = "https://billing.example.com"
     clean["DJANGO_SETTINGS_MODULE"] = "billing_site.settings.production"
     clean["DATABASE_URL"] = "sqlite:///:memory:"
     clean.update(env)
@@ -35,8 +37,18 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
         ({"SECRET_KEY": "too-short-for-production", "DEBUG": "False"}, "Set SECRET_KEY"),
         ({"SECRET_KEY": STRONG_KEY, "DEBUG": "True"}, "DEBUG must be off"),
         ({"SECRET_KEY": STRONG_KEY}, "DEBUG must be off"),  # DEBUG defaults to on for development
+        ({"SECRET_KEY": STRONG_KEY, "DEBUG": "False", "PAYMENT_GATEWAY": "simulated"}, "simulated payment gateway"),
+        ({"SECRET_KEY": STRONG_KEY, "DEBUG": "False", "STRIPE_SECRET_KEY": "sk_live_x"}, "STRIPE_WEBHOOK_SECRET"),
     ],
-    ids=["no-secret-key", "dev-secret-key", "short-secret-key", "debug-on", "debug-unset"],
+    ids=[
+        "no-secret-key",
+        "dev-secret-key",
+        "short-secret-key",
+        "debug-on",
+        "debug-unset",
+        "simulated-payments",
+        "stripe-without-webhook-secret",
+    ],  # fmt: skip
 )
 def test_production_settings_refuse_development_defaults(env, complaint):
     result = run(["-c", IMPORT], **env)

@@ -1,5 +1,13 @@
 from invoicing.models.balance import BalanceKind, BalanceTransaction
 from invoicing.models.credit_note import CreditNote, CreditNoteLine, CreditNoteReason, CreditNoteStatus
+from invoicing.models.dunning import (
+    CustomerDunningPolicy,
+    DunningCase,
+    DunningPolicy,
+    DunningStatus,
+    FinalAction,
+    PlanDunningPolicy,
+)
 from invoicing.models.email import EmailKind, EmailLog, EmailStatus
 from invoicing.models.entity import BillingEntity, CustomerEntity, NumberReset, NumberSeries
 from invoicing.models.invoice import (
@@ -11,9 +19,27 @@ from invoicing.models.invoice import (
     InvoiceTax,
     LineKind,
 )
+from invoicing.models.payment import (
+    AttemptStatus,
+    AttemptTrigger,
+    DeclineType,
+    Payment,
+    PaymentAttempt,
+    PaymentKind,
+    PaymentMethod,
+    PaymentMethodKind,
+    PaymentMethodStatus,
+    PaymentStatus,
+    Provider,
+    Refund,
+    RefundStatus,
+)
+from invoicing.models.webhook import WebhookEvent, WebhookStatus
 
 __all__ = [
     "PERIOD_KINDS",
+    "AttemptStatus",
+    "AttemptTrigger",
     "BalanceKind",
     "BalanceTransaction",
     "BillingEntity",
@@ -21,10 +47,16 @@ __all__ = [
     "CreditNoteLine",
     "CreditNoteReason",
     "CreditNoteStatus",
+    "CustomerDunningPolicy",
     "CustomerEntity",
+    "DeclineType",
+    "DunningCase",
+    "DunningPolicy",
+    "DunningStatus",
     "EmailKind",
     "EmailLog",
     "EmailStatus",
+    "FinalAction",
     "Invoice",
     "InvoiceKind",
     "InvoiceLine",
@@ -33,4 +65,17 @@ __all__ = [
     "LineKind",
     "NumberReset",
     "NumberSeries",
+    "Payment",
+    "PaymentAttempt",
+    "PaymentKind",
+    "PaymentMethod",
+    "PaymentMethodKind",
+    "PaymentMethodStatus",
+    "PaymentStatus",
+    "PlanDunningPolicy",
+    "Provider",
+    "Refund",
+    "RefundStatus",
+    "WebhookEvent",
+    "WebhookStatus",
 ]

@@ -10,6 +10,12 @@ class EmailKind(models.TextChoices):
     PAYMENT_RECEIPT = "payment_receipt", _("Payment receipt")
     UPCOMING_RENEWAL = "upcoming_renewal", _("Upcoming renewal")
     TRIAL_ENDING = "trial_ending", _("Trial ending")
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    PAYMENT_ACTION_REQUIRED = "payment_action_required", _("Payment needs authentication")
+    PAYMENT_METHOD_REQUIRED = "payment_method_required", _("New payment method needed")
+    INVOICE_OVERDUE = "invoice_overdue", _("Invoice overdue")
+    CARD_EXPIRING = "card_expiring", _("Card expiring")
+    DUNNING_FINAL = "dunning_final", _("Subscription stopped for non-payment")
 
 
 class EmailStatus(models.TextChoices):

@@ -95,6 +95,10 @@ class Subscription(models.Model):
         help_text=_("While the service is paused no charges accrue; it resumes at this time."),
     )  # fmt: skip
     status_before_pause = models.CharField(max_length=20, blank=True, editable=False)
+    access_suspended_at = models.DateTimeField(
+        _("access suspended since"), null=True, blank=True, editable=False,
+        help_text=_("Set by dunning: the customer has no access to the service until the invoice is paid."),
+    )  # fmt: skip
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), editable=False)
     updated_at = models.DateTimeField(_("updated"), editable=False)
