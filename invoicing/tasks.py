@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from billing_site import clock
+from billing_site.actors import Actor
 from invoicing.models import CreditNote, Invoice
 
 logger = logging.getLogger(__name__)
+SYSTEM = Actor.system("collection")
 
 
 def invoice_documents_task(invoice_ids: list[int]) -> int:
@@ -55,3 +57,59 @@ def reminders_task() -> int:
     from invoicing.services.emails import reminders_send
 
     return reminders_send(now=clock.now())
+
+
+def collect_invoices_task(invoice_ids: list[int]) -> int:
+    """After finalization: charge each invoice that is charged automatically (skips those already handled)."""
+    from invoicing.models import AttemptTrigger
+    from invoicing.services.collection import invoice_collect
+
+    charged = 0
+    for invoice in Invoice.objects.filter(pk__in=invoice_ids).select_related("customer").order_by("pk"):
+        attempt = invoice_collect(
+            invoice=invoice, actor=SYSTEM, now=clock.now(invoice.customer), trigger=AttemptTrigger.FINALIZED
+        )
+        charged += attempt is not None
+    return charged
+
+
+def collection_run_task() -> dict[str, int]:
+    """The scheduled collection run: retries, reminders, overdue invoices, final actions."""
+    from invoicing.services.dunning import collection_run
+
+    return collection_run(now=clock.now(), actor=SYSTEM).as_dict()
+
+
+def payment_action_email_task(attempt_id: int) -> None:
+    from invoicing.models import PaymentAttempt
+    from invoicing.services.emails import email_payment_action_required
+
+    attempt = PaymentAttempt.objects.select_related("invoice__entity", "customer", "payment_method").get(pk=attempt_id)
+    email_payment_action_required(attempt=attempt, now=clock.now(attempt.customer))
+
+
+def dunning_email_task(kind: str, *args) -> None:
+    """The e-mails of a dunning step, sent after the step committed (each once: their dedupe keys)."""
+    import datetime as dt
+
+    from invoicing.models import PaymentAttempt
+    from invoicing.services import emails
+
+    if kind == "payment_failed":
+        attempt_id, retry_at = args
+        attempt = PaymentAttempt.objects.select_related("invoice__entity", "customer", "payment_method").get(
+            pk=attempt_id
+        )
+        next_retry = dt.datetime.fromisoformat(retry_at) if retry_at else None
+        emails.email_payment_failed(attempt=attempt, next_retry_at=next_retry, now=clock.now(attempt.customer))
+        return
+    invoice = Invoice.objects.select_related("entity", "customer").get(pk=args[0])
+    now = clock.now(invoice.customer)
+    if kind == "payment_method_required":
+        emails.email_payment_method_required(invoice=invoice, reason=args[1], step=args[2], now=now)
+    elif kind == "invoice_overdue":
+        emails.email_invoice_overdue(invoice=invoice, step=args[1], now=now)
+    elif kind == "dunning_final":
+        emails.email_dunning_final(invoice=invoice, action=args[1], now=now)
+    else:
+        raise ValueError(f"Unknown dunning e-mail {kind!r}")

@@ -11,6 +11,7 @@ class BalanceKind(models.TextChoices):
     NEGATIVE_INVOICE = "negative_invoice", _("Invoice in the customer's favour")
     VOIDED = "invoice_voided", _("Credit given back by a voided invoice")
     ADJUSTMENT = "adjustment", _("Adjustment by finance")
+    OVERPAYMENT = "overpayment", _("Paid more than was due")
 
 
 class BalanceTransaction(models.Model):

@@ -113,6 +113,7 @@ class DunningCase(models.Model):
     currency = models.CharField(max_length=3, editable=False)
     amount_at_risk = amount_field(_("amount at risk"), help_text=_("What was due when dunning started."))
     amount_recovered = amount_field(_("amount recovered"))
+    suspend_at = models.DateTimeField(_("access suspended from"), null=True, blank=True, editable=False)
     access_suspended_at = models.DateTimeField(_("access suspended"), null=True, blank=True)
     final_action_taken = models.CharField(_("final action"), max_length=16, choices=FinalAction.choices, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)

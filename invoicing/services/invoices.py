@@ -35,7 +35,7 @@ from invoicing.models import (
     NumberReset,
     NumberSeries,
 )
-from subscriptions.models import Customer
+from subscriptions.models import CollectionMethod, Customer
 
 S = InvoiceStatus
 ZERO = Decimal(0)
@@ -240,6 +240,12 @@ def finalize_locked(
     bulk_insert_rows(audits)
     ids = [i.pk for i in todo]
     transaction.on_commit(lambda: _enqueue_documents(ids))
+    to_charge = [
+        i.pk for i in todo
+        if i.status == S.OPEN and i.collection_method == CollectionMethod.CHARGE_AUTOMATICALLY and i.customer.test_clock_id is None
+    ]  # fmt: skip
+    if to_charge:  # a test clock's advance collects in the clock's time instead
+        transaction.on_commit(lambda: _enqueue_collection(to_charge))
     return todo
 
 
@@ -308,6 +314,12 @@ def _audit_event(invoice: Invoice, *, actor: Actor) -> AuditEvent:
             "amount_due": invoice.amount_due.amount,
         },
     )
+
+
+def _enqueue_collection(ids: list[int]) -> None:
+    from django_q.tasks import async_task
+
+    async_task("invoicing.tasks.collect_invoices_task", ids, task_name=f"collect {ids[0]}…")
 
 
 def _enqueue_documents(ids: list[int]) -> None:
@@ -404,25 +416,24 @@ def invoice_settle(invoice: Invoice, *, amount: Decimal, actor: Actor, now: dt.d
     _save(invoice, *fields)
 
 
-@transaction.atomic
 def invoice_mark_paid(
     *, invoice: Invoice, actor: Actor, now: dt.datetime, amount: Decimal | None = None, reason: str = ""
 ) -> Invoice:
-    """Finance records a payment received outside the system (bank transfer, cash): full or partial."""
-    locked = invoice_lock(invoice.pk)
-    if locked.status not in (S.OPEN, S.UNCOLLECTIBLE):
-        invoice_check_transition(locked, to=S.PAID)
-    paid = locked.amount_due.amount if amount is None else amount
-    invoice_settle(locked, amount=paid, actor=actor, now=now, reason=reason or "Paid outside the system")
-    receipt = f"receipt:{locked.pk}:{locked.amount_paid.amount}"
-    transaction.on_commit(lambda: _enqueue_receipt(locked.pk, str(paid), receipt))
-    return locked
+    """Finance records a payment received outside the system (bank transfer, cash): full or partial.
 
+    The payment is a ``Payment`` like any other (``invoicing.services.collection.payment_record``):
+    it ends dunning, reactivates the subscription and sends a receipt.
+    """
+    from invoicing.services.collection import payment_record
 
-def _enqueue_receipt(pk: int, amount: str, dedupe_key: str) -> None:
-    from django_q.tasks import async_task
-
-    async_task("invoicing.tasks.payment_receipt_task", pk, amount, dedupe_key, task_name=f"receipt {pk}")
+    if invoice.status not in (S.OPEN, S.UNCOLLECTIBLE):
+        invoice_check_transition(invoice, to=S.PAID)
+    paid = invoice.amount_due.amount if amount is None else amount
+    if paid <= 0:
+        raise DomainError("invalid_amount", "A payment must be more than zero.", fields={"amount": "More than zero."})
+    payment_record(invoice=invoice, amount=paid, actor=actor, now=now, note=reason or "Paid outside the system")
+    invoice.refresh_from_db()
+    return invoice
 
 
 def _enqueue_credit_note_documents(pk: int) -> None:

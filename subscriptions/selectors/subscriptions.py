@@ -77,11 +77,16 @@ def subscription_pending_lines(subscription: Subscription) -> list[PendingLine]:
     return list(subscription.pending_lines.filter(invoiced_at__isnull=True).order_by("created_at", "id"))
 
 
-def customer_has_payment_method(customer: Customer) -> bool:
-    """Whether the customer has a payment method on file.
+#: Set by the app that keeps payment methods (invoicing): ``check(customer) -> bool``.
+_PAYMENT_METHOD_CHECKS: list = []
 
-    Always ``False`` for now: payment methods arrive with the collection issue, which implements this
-    selector. Until then every trial ends "without a payment method", so the
-    ``TRIAL_END_WITHOUT_PAYMENT_METHOD`` setting decides what happens at every trial end.
-    """
-    return False
+
+def register_payment_method_check(check) -> None:
+    """Invoicing tells whether a customer has a payment method (subscriptions cannot import it)."""
+    if check not in _PAYMENT_METHOD_CHECKS:
+        _PAYMENT_METHOD_CHECKS.append(check)
+
+
+def customer_has_payment_method(customer: Customer) -> bool:
+    """Whether the customer has a default payment method on file (decides what a trial end does)."""
+    return any(check(customer) for check in _PAYMENT_METHOD_CHECKS)
