@@ -113,3 +113,11 @@ def dunning_email_task(kind: str, *args) -> None:
         emails.email_dunning_final(invoice=invoice, action=args[1], now=now)
     else:
         raise ValueError(f"Unknown dunning e-mail {kind!r}")
+
+
+def refund_credit_note_task(credit_note_id: int) -> int:
+    """Send an issued credit note's refund to the provider(s) that took the money."""
+    from invoicing.services.refunds import refund_execute
+
+    note = CreditNote.objects.select_related("customer").get(pk=credit_note_id)
+    return len(refund_execute(credit_note=note, actor=SYSTEM, now=clock.now(note.customer)))

@@ -458,9 +458,7 @@ def payment_apply(
         on_invoice_paid(locked, actor=actor, now=now)
     invoice_id, receipt_amount = invoice.pk, str(amount)
     key = f"receipt:payment:{payment.pk}"
-    transaction.on_commit(
-        lambda: _enqueue("invoicing.tasks.payment_receipt_task", invoice_id, receipt_amount, key)
-    )
+    transaction.on_commit(lambda: _enqueue("invoicing.tasks.payment_receipt_task", invoice_id, receipt_amount, key))
     return payment
 
 

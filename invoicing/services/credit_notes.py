@@ -339,6 +339,14 @@ def _issue(note: CreditNote, *, invoice: Invoice, actor: Actor, now: dt.datetime
     from invoicing.services.invoices import _enqueue_credit_note_documents
 
     transaction.on_commit(lambda: _enqueue_credit_note_documents(note.pk))
+    if note.refund_amount.amount:
+        transaction.on_commit(lambda: _enqueue_refund(note.pk))
+
+
+def _enqueue_refund(pk: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("invoicing.tasks.refund_credit_note_task", pk, task_name=f"refund credit note {pk}")
 
 
 def _on_decision(request: ApprovalRequest, approved: bool, actor: Actor, now: dt.datetime) -> None:

@@ -76,7 +76,13 @@ def dunning_policy_default() -> DunningPolicy:
     now = clock.now()
     policy, _ = DunningPolicy.objects.get_or_create(
         name="Standard",
-        defaults={"is_default": True, "retry_days": [1, 3, 5, 7], "max_attempts": 5, "created_at": now, "updated_at": now},
+        defaults={
+            "is_default": True,
+            "retry_days": [1, 3, 5, 7],
+            "max_attempts": 5,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     return policy
 
@@ -113,7 +119,9 @@ def _next_retry_at(case: DunningCase, invoice: Invoice) -> dt.datetime | None:
 
 
 def _audit(case: DunningCase, invoice: Invoice, *, action: str, actor: Actor, now: dt.datetime, **after) -> None:
-    audit_record(actor=actor, action=f"dunning.{action}", obj=invoice, now=now, after={"policy": case.policy.name, **after})
+    audit_record(
+        actor=actor, action=f"dunning.{action}", obj=invoice, now=now, after={"policy": case.policy.name, **after}
+    )
 
 
 # --- starting and failing --------------------------------------------------------------------------
@@ -283,7 +291,11 @@ def _overdue_start(invoice_id: int, *, actor: Actor, now: dt.datetime) -> None:
     """A send-invoice invoice passed its due date unpaid: dunning starts at the due date, with a first reminder."""
     locked = collection_lock(invoice_id)
     invoice = locked.invoice
-    if invoice.status not in COLLECTABLE or invoice.amount_due.amount <= 0 or DunningCase.objects.filter(invoice=invoice).exists():
+    if (
+        invoice.status not in COLLECTABLE
+        or invoice.amount_due.amount <= 0
+        or DunningCase.objects.filter(invoice=invoice).exists()
+    ):
         return
     case = _open_case(locked, now=now, started_at=invoice.due_at)
     _audit(case, invoice, action="started", actor=actor, now=now, overdue_since=invoice.due_at,
@@ -326,9 +338,12 @@ def dunning_recover(locked: Locked, *, actor: Actor, now: dt.datetime) -> Dunnin
     case = DunningCase.objects.select_for_update().filter(invoice=locked.invoice).first()
     if case is None or case.status in (DunningStatus.RECOVERED, DunningStatus.CLOSED):
         return case
-    received = Payment.objects.filter(invoice=locked.invoice, received_at__gte=case.started_at).aggregate(
-        total=Sum("amount")
-    )["total"] or ZERO
+    received = (
+        Payment.objects.filter(invoice=locked.invoice, received_at__gte=case.started_at).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or ZERO
+    )
     case.amount_recovered = min(Decimal(received), case.amount_at_risk.amount)
     case.status = DunningStatus.RECOVERED
     case.ended_at = now
@@ -464,7 +479,9 @@ def collection_run(*, now: dt.datetime, actor: Actor, customers: Iterable[Custom
     """
     customers = list(customers) if customers is not None else None
     run = CollectionRun()
-    lost = _scoped(PaymentAttempt.objects, customers).filter(status=AttemptStatus.PENDING, created_at__lt=now - LOST_AFTER)
+    lost = _scoped(PaymentAttempt.objects, customers).filter(
+        status=AttemptStatus.PENDING, created_at__lt=now - LOST_AFTER
+    )
     for attempt in lost.order_by("pk"):
         attempt_ask_again(attempt=attempt, actor=actor, now=now)
         run.asked_again += 1
@@ -479,7 +496,9 @@ def collection_run(*, now: dt.datetime, actor: Actor, customers: Iterable[Custom
         at = when if customers is not None else now
         if what == "charge":
             invoice = Invoice.objects.get(pk=pk)
-            invoice_collect(invoice=invoice, actor=actor, now=max(at, invoice.finalized_at), trigger=AttemptTrigger.SWEEP)
+            invoice_collect(
+                invoice=invoice, actor=actor, now=max(at, invoice.finalized_at), trigger=AttemptTrigger.SWEEP
+            )
             run.charged += 1
         elif what == "overdue":
             _overdue_start(pk, actor=actor, now=at)
@@ -497,8 +516,10 @@ def collection_run(*, now: dt.datetime, actor: Actor, customers: Iterable[Custom
 
 def _close_settled(*, now: dt.datetime, actor: Actor, customers: list[Customer] | None) -> None:
     """Cases whose invoice was paid, voided or written off some other way end now."""
-    stale = _scoped(DunningCase.objects, customers).filter(status=DunningStatus.ACTIVE).exclude(
-        invoice__status=InvoiceStatus.OPEN, invoice__amount_due__gt=0
+    stale = (
+        _scoped(DunningCase.objects, customers)
+        .filter(status=DunningStatus.ACTIVE)
+        .exclude(invoice__status=InvoiceStatus.OPEN, invoice__amount_due__gt=0)
     )
     for case_id, invoice_id in stale.values_list("pk", "invoice_id"):
         with transaction.atomic():

@@ -75,9 +75,7 @@ def payment_method_record(
     with transaction.atomic():
         _lock_customer(customer)
         method = (
-            PaymentMethod.objects.select_for_update()
-            .filter(provider=provider, provider_id=details.provider_id)
-            .first()
+            PaymentMethod.objects.select_for_update().filter(provider=provider, provider_id=details.provider_id).first()
         )
         if method is not None and method.customer_id != customer.pk:
             raise DomainError("payment_method_other_customer", "This payment method belongs to another customer.")
@@ -85,7 +83,9 @@ def payment_method_record(
             return method
         created = method is None
         if method is None:
-            method = PaymentMethod(customer=customer, provider=provider, provider_id=details.provider_id, created_at=now)
+            method = PaymentMethod(
+                customer=customer, provider=provider, provider_id=details.provider_id, created_at=now
+            )
         before = {"card": str(method), "status": method.status, "default": method.is_default} if not created else None
         method.kind = details.kind or "card"
         method.brand = details.brand[:30]
@@ -141,7 +141,9 @@ def payment_method_set_default(*, method: PaymentMethod, actor: Actor, now: dt.d
             return method
         _make_default(method)
         method.save(update_fields=["is_default"])
-        audit_record(actor=actor, action="payment_method.default", obj=method.customer, now=now, after={"card": str(method)})
+        audit_record(
+            actor=actor, action="payment_method.default", obj=method.customer, now=now, after={"card": str(method)}
+        )
     from invoicing.services.dunning import collection_on_new_payment_method
 
     collection_on_new_payment_method(customer=method.customer, actor=actor, now=now)
@@ -169,7 +171,9 @@ def payment_method_detach(
         method.detached_at = now
         method.provider_updated = max(provider_time, method.provider_updated)
         method.save()
-        audit_record(actor=actor, action="payment_method.removed", obj=method.customer, now=now, after={"card": str(method)})
+        audit_record(
+            actor=actor, action="payment_method.removed", obj=method.customer, now=now, after={"card": str(method)}
+        )
         return method
 
 
@@ -183,7 +187,13 @@ def payment_method_setup_session(
         session = gateway_for(provider).setup_session(customer=customer, success_url=success_url, cancel_url=cancel_url)
     except GatewayError as error:
         raise _gateway_error(error) from error
-    audit_record(actor=actor, action="payment_method.setup_started", obj=customer, now=now, after={"session": session.provider_id})
+    audit_record(
+        actor=actor,
+        action="payment_method.setup_started",
+        obj=customer,
+        now=now,
+        after={"session": session.provider_id},
+    )
     return session
 
 
