@@ -122,7 +122,8 @@ class SimulatedGateway:
     def method_attach(self, *, customer, token: str) -> MethodDetails:
         if token not in TEST_CARDS:
             choices = ", ".join(TEST_CARDS)
-            raise DomainError("unknown_test_card", f"Unknown test card {token!r}: use one of {choices}.",
+            # The token is not repeated: whatever was typed there (even a card number) is never echoed or logged.
+            raise DomainError("unknown_test_card", f"That is not a test card: use one of {choices}.",
                               fields={"token": "Not a test card."})  # fmt: skip
         serial = hashlib.sha256(f"{customer.pk}:{token}:{clock.now(customer).isoformat()}".encode()).hexdigest()[:12]
         return self._details(f"sim:{token}:{serial}", TEST_CARDS[token], customer=customer)
