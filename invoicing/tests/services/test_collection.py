@@ -32,7 +32,7 @@ JAN15 = utc(2026, 1, 15)
 LATER = utc(2026, 1, 15, 1)
 
 
-def open_invoice(token="tok_visa", **customer_fields):
+def open_invoice(token="tok_visa", **customer_fields):  # noqa: S107 - a test card name
     """A live customer's first invoice, finalized and open (its charge job not run yet)."""
     eu_rates()
     customer = make_customer(**customer_fields)
