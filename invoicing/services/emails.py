@@ -1,17 +1,18 @@
-"""E-mails to customers: invoices, credit notes, receipts, renewal and trial-end reminders.
+"""E-mails to customers: invoices, credit notes, receipts, reminders, and the e-mails of collection and dunning.
 
 Every message goes through ``email_send``: it renders ``templates/emails/<kind>/`` (subject, text and
 HTML) in the customer's language, branded by the legal entity that bills them, sends it, and writes
 an ``EmailLog`` row whatever happens. A mail server that refuses is logged as a failed e-mail and
 never breaks the caller (a billing run, a payment webhook).
 
-Wording lives in ``WORDINGS``, one dictionary per language, rather than in gettext catalogues (as the
-PDF's ``invoicing.pdf.labels`` does): a message is written in the customer's language whatever the
-active locale is, a translator sees every sentence of a message side by side, and a language without a
-word falls back to English. A wording is a sentence with placeholders filled from the message's
+Wording lives in ``WORDINGS`` (in ``invoicing.services.email_wordings``), one dictionary per
+language, rather than in gettext catalogues (as the PDF's ``invoicing.pdf.labels`` does): a message is
+written in the customer's language whatever the active locale is, a translator sees every sentence of
+a message side by side, and a language without a word falls back to English. A wording is a sentence with placeholders filled from the message's
 context, or a tuple of alternatives: the first whose placeholders are all known is used, and a
 sentence none of whose alternatives can be filled is left out (so "about {estimate}" disappears when
-there is no estimate). Templates only lay the sentences out.
+there is no estimate). Templates only lay the sentences out, and choose between them by plain context
+values (``reason``, ``stage``, ``action``) where a message says one thing or another.
 
 ``dedupe_key`` makes an e-mail go once per customer: a database constraint on (customer, key) is
 claimed in the same transaction that sends, so two workers cannot both send it. A failed attempt
@@ -24,17 +25,18 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import formataddr, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.template.loader import render_to_string
 from django.utils import translation
 from djmoney.money import Money
@@ -45,21 +47,35 @@ from invoicing.models import (
     CreditNote,
     CreditNoteStatus,
     CustomerEntity,
+    DunningCase,
     EmailKind,
     EmailLog,
     EmailStatus,
+    FinalAction,
     Invoice,
     InvoiceStatus,
+    PaymentAttempt,
+    PaymentMethod,
+    PaymentMethodStatus,
 )
+from invoicing.services.email_wordings import WORDINGS, Wording
+from invoicing.services.links import MAX_AGE, PAYMENT_METHOD, payment_action_link, payment_method_link
 from subscriptions.models import CollectionMethod, Customer, Subscription, SubscriptionStatus
 from subscriptions.services.customers import country_name
 
 __all__ = [
     "DEFAULT_LANGUAGE",
     "WORDINGS",
+    "card_expiry_reminders_send",
+    "email_card_expiring",
     "email_credit_note_issued",
+    "email_dunning_final",
     "email_invoice_issued",
+    "email_invoice_overdue",
     "email_language",
+    "email_payment_action_required",
+    "email_payment_failed",
+    "email_payment_method_required",
     "email_payment_receipt",
     "email_recipients",
     "email_send",
@@ -75,360 +91,20 @@ DEFAULT_BRAND_COLOR = "#1F4E79"
 _HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 _UNSAFE_FILE_NAME = re.compile(r"[^\w.-]+")
 
-#: Kinds that also go to the customer's extra invoice addresses (the accounts payable team).
-INVOICE_KINDS = frozenset({EmailKind.INVOICE_ISSUED, EmailKind.CREDIT_NOTE_ISSUED, EmailKind.PAYMENT_RECEIPT})
+#: Kinds that also go to the customer's extra invoice addresses (the accounts payable team, who pay invoices).
+INVOICE_KINDS = frozenset(
+    {EmailKind.INVOICE_ISSUED, EmailKind.CREDIT_NOTE_ISSUED, EmailKind.PAYMENT_RECEIPT, EmailKind.INVOICE_OVERDUE}
+)
 
 Attachment = tuple[str, bytes, str]
-Wording = str | tuple[str, ...]
 
-# fmt: off
-WORDINGS: dict[str, dict[str, dict[str, Wording]]] = {
-    "en": {
-        "common": {
-            "greeting": "Dear {customer_name},",
-            "signoff": "Kind regards,",
-            "questions": "Questions? Simply reply to this e-mail or write to {reply_to}.",
-            "why_received": ("You receive this e-mail because you are a customer of {entity_name}.",),
-            "vat_id": "VAT ID {entity_vat_id}",
-        },
-        EmailKind.INVOICE_ISSUED: {
-            "subject": "Invoice {number} from {entity_name}",
-            "heading": "Your invoice {number}",
-            "intro": "Thank you for your business. Your invoice {number} for {total} is attached as a PDF.",
-            "label_number": "Invoice number",
-            "label_total": "Total",
-            "label_amount_due": "Amount due",
-            "label_due_date": "Due date",
-            "how_to_pay": "How to pay",
-            "label_beneficiary": "Account holder",
-            "label_iban": "IBAN",
-            "label_bic": "BIC",
-            "label_reference": "Payment reference",
-            "pay_by_transfer": (
-                "Please transfer {amount_due} by {due_date} to IBAN {iban}, quoting payment reference {reference}.",
-                "Please transfer {amount_due} to IBAN {iban}, quoting payment reference {reference}.",
-                "Please pay {amount_due} by {due_date}, quoting payment reference {reference}.",
-                "Please pay {amount_due}, quoting payment reference {reference}.",
-            ),
-            "pay_automatically": (
-                "{amount_due} will be charged to your payment method on file on {due_date}. "
-                "You do not need to do anything.",
-                "{amount_due} will be charged to your payment method on file. You do not need to do anything.",
-            ),
-            "nothing_due": "There is nothing to pay for this invoice.",
-            "already_paid": "This invoice has already been paid. Thank you!",
-            "credit_used": "{credit_applied} of your account credit was used for this invoice.",
-        },
-        EmailKind.CREDIT_NOTE_ISSUED: {
-            "subject": "Credit note {number} for invoice {invoice_number}",
-            "heading": "Credit note {number}",
-            "intro": "We have issued credit note {number} for {total}, which corrects invoice {invoice_number}. "
-                     "The credit note is attached as a PDF.",
-            "label_number": "Credit note number",
-            "label_invoice": "Corrects invoice",
-            "label_total": "Amount credited",
-            "what_happens": "What happens to the money",
-            "pre_payment": "{pre_payment} is deducted from what you still owe on invoice {invoice_number}.",
-            "invoice_remaining": (
-                "{invoice_amount_due} is still due on invoice {invoice_number}.",
-                "Nothing remains to be paid on invoice {invoice_number}.",
-            ),
-            "refund": "We are refunding {refund} to you. Depending on your bank, it can take a few business days "
-                      "to arrive.",
-            "credit": "{credit} is kept as credit on your account and will be deducted from your next invoices.",
-            "out_of_band": "{out_of_band} has been settled with you separately.",
-        },
-        EmailKind.PAYMENT_RECEIPT: {
-            "subject": "Payment received for invoice {number}",
-            "heading": "Thank you for your payment",
-            "intro": "We received your payment of {amount} for invoice {number} on {paid_on}.",
-            "label_number": "Invoice number",
-            "label_amount": "Amount received",
-            "label_paid_on": "Received on",
-            "label_remaining": "Still due",
-            "remaining": "{remaining} is still due on this invoice.",
-            "paid_in_full": "The invoice is now paid in full.",
-            "keep_as_receipt": "Please keep this e-mail as your receipt.",
-        },
-        EmailKind.UPCOMING_RENEWAL: {
-            "subject": (
-                "Your {plan} subscription renews on {renews_on}",
-                "Your subscription renews on {renews_on}",
-            ),
-            "heading": "Your subscription renews soon",
-            "intro": (
-                "Your {plan} subscription renews automatically on {renews_on}.",
-                "Your subscription renews automatically on {renews_on}.",
-            ),
-            "label_plan": "Plan",
-            "label_renews_on": "Renews on",
-            "label_estimate": "Next invoice (estimate)",
-            "estimate": "Your next invoice will be about {estimate}, based on your current plan and usage so far.",
-            "renewal_charge": "On that day we will charge your payment method on file.",
-            "renewal_invoice": "On that day we will send you the invoice.",
-            "change_note": "You do not need to do anything to continue. If you want to change or cancel your "
-                           "subscription, please do so before {renews_on}.",
-        },
-        EmailKind.TRIAL_ENDING: {
-            "subject": "Your trial ends on {trial_ends_on}",
-            "heading": "Your trial ends soon",
-            "intro": (
-                "Your trial of {plan} ends on {trial_ends_on}.",
-                "Your trial ends on {trial_ends_on}.",
-            ),
-            "label_plan": "Plan",
-            "label_trial_ends_on": "Trial ends on",
-            "label_estimate": "First invoice (estimate)",
-            "outcome_charge": "After that, your subscription continues on the paid plan and we will charge your "
-                              "payment method on file.",
-            "outcome_invoice": "After that, your subscription continues on the paid plan and we will send you "
-                               "an invoice.",
-            "outcome_convert_add": "After that, your subscription continues on the paid plan. Add a payment method "
-                                   "before {trial_ends_on} to pay automatically; otherwise we will send you an "
-                                   "invoice.",
-            "outcome_cancel": "To keep your subscription after the trial, please add a payment method before "
-                              "{trial_ends_on}: it then continues on the paid plan. Without a payment method, the "
-                              "subscription ends when the trial ends.",
-            "outcome_pause": "To keep using the service without interruption, please add a payment method before "
-                             "{trial_ends_on}: it then continues on the paid plan. Without a payment method, the "
-                             "subscription is paused when the trial ends, until you add one.",
-            "cancel_note": "If you do not want to continue, cancel before {trial_ends_on} and you will not be "
-                           "charged.",
-        },
-    },
-    "nl": {
-        "common": {
-            "greeting": "Beste {customer_name},",
-            "signoff": "Met vriendelijke groet,",
-            "questions": "Vragen? Beantwoord deze e-mail of schrijf naar {reply_to}.",
-            "why_received": ("U ontvangt deze e-mail omdat u klant bent van {entity_name}.",),
-            "vat_id": "Btw-id {entity_vat_id}",
-        },
-        EmailKind.INVOICE_ISSUED: {
-            "subject": "Factuur {number} van {entity_name}",
-            "heading": "Uw factuur {number}",
-            "intro": "Hartelijk dank voor uw vertrouwen. In de bijlage vindt u factuur {number} van {total} "
-                     "als pdf.",
-            "label_number": "Factuurnummer",
-            "label_total": "Totaal",
-            "label_amount_due": "Te betalen",
-            "label_due_date": "Vervaldatum",
-            "how_to_pay": "Zo betaalt u",
-            "label_beneficiary": "Ten name van",
-            "label_iban": "IBAN",
-            "label_bic": "BIC",
-            "label_reference": "Betalingskenmerk",
-            "pay_by_transfer": (
-                "Maak {amount_due} uiterlijk {due_date} over naar IBAN {iban}, onder vermelding van "
-                "betalingskenmerk {reference}.",
-                "Maak {amount_due} over naar IBAN {iban}, onder vermelding van betalingskenmerk {reference}.",
-                "Betaal {amount_due} uiterlijk {due_date}, onder vermelding van betalingskenmerk {reference}.",
-                "Betaal {amount_due}, onder vermelding van betalingskenmerk {reference}.",
-            ),
-            "pay_automatically": (
-                "Wij schrijven {amount_due} op {due_date} af van uw geregistreerde betaalmethode. "
-                "U hoeft niets te doen.",
-                "Wij schrijven {amount_due} af van uw geregistreerde betaalmethode. U hoeft niets te doen.",
-            ),
-            "nothing_due": "U hoeft voor deze factuur niets te betalen.",
-            "already_paid": "Deze factuur is al betaald. Hartelijk dank!",
-            "credit_used": "Er is {credit_applied} van uw tegoed met deze factuur verrekend.",
-        },
-        EmailKind.CREDIT_NOTE_ISSUED: {
-            "subject": "Creditnota {number} voor factuur {invoice_number}",
-            "heading": "Creditnota {number}",
-            "intro": "Wij hebben creditnota {number} van {total} opgesteld als correctie op factuur "
-                     "{invoice_number}. U vindt de creditnota als pdf in de bijlage.",
-            "label_number": "Creditnotanummer",
-            "label_invoice": "Correctie op factuur",
-            "label_total": "Gecrediteerd bedrag",
-            "what_happens": "Wat er met het bedrag gebeurt",
-            "pre_payment": "{pre_payment} wordt in mindering gebracht op wat u nog verschuldigd bent op factuur "
-                           "{invoice_number}.",
-            "invoice_remaining": (
-                "Op factuur {invoice_number} staat nog {invoice_amount_due} open.",
-                "Op factuur {invoice_number} staat niets meer open.",
-            ),
-            "refund": "Wij betalen {refund} aan u terug. Afhankelijk van uw bank kan het enkele werkdagen duren "
-                      "voordat het bedrag is bijgeschreven.",
-            "credit": "{credit} blijft als tegoed op uw account staan en wordt verrekend met uw volgende facturen.",
-            "out_of_band": "{out_of_band} is apart met u verrekend.",
-        },
-        EmailKind.PAYMENT_RECEIPT: {
-            "subject": "Betaling ontvangen voor factuur {number}",
-            "heading": "Bedankt voor uw betaling",
-            "intro": "Wij hebben op {paid_on} uw betaling van {amount} voor factuur {number} ontvangen.",
-            "label_number": "Factuurnummer",
-            "label_amount": "Ontvangen bedrag",
-            "label_paid_on": "Ontvangen op",
-            "label_remaining": "Nog te betalen",
-            "remaining": "Op deze factuur staat nog {remaining} open.",
-            "paid_in_full": "De factuur is nu volledig betaald.",
-            "keep_as_receipt": "Bewaar deze e-mail als betalingsbewijs.",
-        },
-        EmailKind.UPCOMING_RENEWAL: {
-            "subject": (
-                "Uw abonnement {plan} wordt verlengd op {renews_on}",
-                "Uw abonnement wordt verlengd op {renews_on}",
-            ),
-            "heading": "Uw abonnement wordt binnenkort verlengd",
-            "intro": (
-                "Uw abonnement {plan} wordt op {renews_on} automatisch verlengd.",
-                "Uw abonnement wordt op {renews_on} automatisch verlengd.",
-            ),
-            "label_plan": "Abonnement",
-            "label_renews_on": "Verlengd op",
-            "label_estimate": "Volgende factuur (schatting)",
-            "estimate": "Uw volgende factuur bedraagt naar verwachting ongeveer {estimate}, op basis van uw huidige "
-                        "abonnement en uw gebruik tot nu toe.",
-            "renewal_charge": "Op die dag schrijven wij het bedrag af van uw geregistreerde betaalmethode.",
-            "renewal_invoice": "Op die dag sturen wij u de factuur.",
-            "change_note": "U hoeft niets te doen om door te gaan. Wilt u uw abonnement wijzigen of opzeggen, doe "
-                           "dat dan vóór {renews_on}.",
-        },
-        EmailKind.TRIAL_ENDING: {
-            "subject": "Uw proefperiode eindigt op {trial_ends_on}",
-            "heading": "Uw proefperiode loopt bijna af",
-            "intro": (
-                "Uw proefperiode voor {plan} eindigt op {trial_ends_on}.",
-                "Uw proefperiode eindigt op {trial_ends_on}.",
-            ),
-            "label_plan": "Abonnement",
-            "label_trial_ends_on": "Proefperiode eindigt op",
-            "label_estimate": "Eerste factuur (schatting)",
-            "outcome_charge": "Daarna loopt uw abonnement door als betaald abonnement en schrijven wij het bedrag "
-                              "af van uw geregistreerde betaalmethode.",
-            "outcome_invoice": "Daarna loopt uw abonnement door als betaald abonnement en sturen wij u een factuur.",
-            "outcome_convert_add": "Daarna loopt uw abonnement door als betaald abonnement. Voeg vóór "
-                                   "{trial_ends_on} een betaalmethode toe om automatisch te betalen; anders sturen "
-                                   "wij u een factuur.",
-            "outcome_cancel": "Wilt u uw abonnement na de proefperiode behouden? Voeg dan vóór {trial_ends_on} een "
-                              "betaalmethode toe: het loopt dan door als betaald abonnement. Zonder betaalmethode "
-                              "eindigt het abonnement wanneer de proefperiode afloopt.",
-            "outcome_pause": "Voeg vóór {trial_ends_on} een betaalmethode toe om de dienst zonder onderbreking te "
-                             "blijven gebruiken: uw abonnement loopt dan door als betaald abonnement. Zonder "
-                             "betaalmethode wordt het abonnement na de proefperiode gepauzeerd, totdat u er een "
-                             "toevoegt.",
-            "cancel_note": "Wilt u niet doorgaan? Zeg dan vóór {trial_ends_on} op; er worden dan geen kosten in "
-                           "rekening gebracht.",
-        },
-    },
-    "sv": {
-        "common": {
-            "greeting": "Hej {customer_name},",
-            "signoff": "Vänliga hälsningar,",
-            "questions": "Frågor? Svara på det här mejlet eller skriv till {reply_to}.",
-            "why_received": ("Du får det här mejlet eftersom du är kund hos {entity_name}.",),
-            "vat_id": "Momsreg.nr {entity_vat_id}",
-        },
-        EmailKind.INVOICE_ISSUED: {
-            "subject": "Faktura {number} från {entity_name}",
-            "heading": "Din faktura {number}",
-            "intro": "Tack för att du är kund hos oss. Faktura {number} på {total} finns bifogad som pdf.",
-            "label_number": "Fakturanummer",
-            "label_total": "Totalt",
-            "label_amount_due": "Att betala",
-            "label_due_date": "Förfallodatum",
-            "how_to_pay": "Så betalar du",
-            "label_beneficiary": "Mottagare",
-            "label_iban": "IBAN",
-            "label_bic": "BIC",
-            "label_reference": "Betalningsreferens",
-            "pay_by_transfer": (
-                "Betala {amount_due} senast {due_date} till IBAN {iban} och ange betalningsreferens {reference}.",
-                "Betala {amount_due} till IBAN {iban} och ange betalningsreferens {reference}.",
-                "Betala {amount_due} senast {due_date} och ange betalningsreferens {reference}.",
-                "Betala {amount_due} och ange betalningsreferens {reference}.",
-            ),
-            "pay_automatically": (
-                "{amount_due} dras från din registrerade betalningsmetod den {due_date}. Du behöver inte göra något.",
-                "{amount_due} dras från din registrerade betalningsmetod. Du behöver inte göra något.",
-            ),
-            "nothing_due": "Du behöver inte betala något för den här fakturan.",
-            "already_paid": "Den här fakturan är redan betald. Tack!",
-            "credit_used": "{credit_applied} av ditt tillgodohavande har dragits av på den här fakturan.",
-        },
-        EmailKind.CREDIT_NOTE_ISSUED: {
-            "subject": "Kreditfaktura {number} för faktura {invoice_number}",
-            "heading": "Kreditfaktura {number}",
-            "intro": "Vi har utfärdat kreditfaktura {number} på {total}, som rättar faktura {invoice_number}. "
-                     "Kreditfakturan finns bifogad som pdf.",
-            "label_number": "Kreditfakturanummer",
-            "label_invoice": "Avser faktura",
-            "label_total": "Krediterat belopp",
-            "what_happens": "Vad som händer med beloppet",
-            "pre_payment": "{pre_payment} dras av från det du är skyldig på faktura {invoice_number}.",
-            "invoice_remaining": (
-                "Kvar att betala på faktura {invoice_number}: {invoice_amount_due}.",
-                "Det finns inget kvar att betala på faktura {invoice_number}.",
-            ),
-            "refund": "Vi betalar tillbaka {refund} till dig. Beroende på din bank kan det ta några bankdagar "
-                      "innan pengarna syns på kontot.",
-            "credit": "{credit} sparas som tillgodohavande på ditt konto och dras av från dina kommande fakturor.",
-            "out_of_band": "{out_of_band} har reglerats med dig separat.",
-        },
-        EmailKind.PAYMENT_RECEIPT: {
-            "subject": "Betalning mottagen för faktura {number}",
-            "heading": "Tack för din betalning",
-            "intro": "Vi har tagit emot din betalning på {amount} för faktura {number} den {paid_on}.",
-            "label_number": "Fakturanummer",
-            "label_amount": "Mottaget belopp",
-            "label_paid_on": "Mottaget den",
-            "label_remaining": "Kvar att betala",
-            "remaining": "Det återstår {remaining} att betala på fakturan.",
-            "paid_in_full": "Fakturan är nu betald i sin helhet.",
-            "keep_as_receipt": "Spara det här mejlet som kvitto.",
-        },
-        EmailKind.UPCOMING_RENEWAL: {
-            "subject": (
-                "Ditt abonnemang {plan} förnyas den {renews_on}",
-                "Ditt abonnemang förnyas den {renews_on}",
-            ),
-            "heading": "Ditt abonnemang förnyas snart",
-            "intro": (
-                "Ditt abonnemang {plan} förnyas automatiskt den {renews_on}.",
-                "Ditt abonnemang förnyas automatiskt den {renews_on}.",
-            ),
-            "label_plan": "Abonnemang",
-            "label_renews_on": "Förnyas den",
-            "label_estimate": "Nästa faktura (uppskattning)",
-            "estimate": "Din nästa faktura blir ungefär {estimate}, baserat på ditt nuvarande abonnemang och din "
-                        "användning hittills.",
-            "renewal_charge": "Samma dag drar vi beloppet från din registrerade betalningsmetod.",
-            "renewal_invoice": "Samma dag skickar vi fakturan till dig.",
-            "change_note": "Du behöver inte göra något för att fortsätta. Vill du ändra eller säga upp "
-                           "abonnemanget behöver du göra det före den {renews_on}.",
-        },
-        EmailKind.TRIAL_ENDING: {
-            "subject": "Din provperiod slutar den {trial_ends_on}",
-            "heading": "Din provperiod tar snart slut",
-            "intro": (
-                "Din provperiod för {plan} slutar den {trial_ends_on}.",
-                "Din provperiod slutar den {trial_ends_on}.",
-            ),
-            "label_plan": "Abonnemang",
-            "label_trial_ends_on": "Provperioden slutar",
-            "label_estimate": "Första fakturan (uppskattning)",
-            "outcome_charge": "Därefter fortsätter abonnemanget som ett betalt abonnemang och vi drar beloppet från "
-                              "din registrerade betalningsmetod.",
-            "outcome_invoice": "Därefter fortsätter abonnemanget som ett betalt abonnemang och vi skickar en "
-                               "faktura till dig.",
-            "outcome_convert_add": "Därefter fortsätter abonnemanget som ett betalt abonnemang. Lägg till en "
-                                   "betalningsmetod före den {trial_ends_on} för att betala automatiskt; annars "
-                                   "skickar vi en faktura till dig.",
-            "outcome_cancel": "Vill du behålla abonnemanget efter provperioden? Lägg då till en betalningsmetod före "
-                              "den {trial_ends_on}, så fortsätter det som ett betalt abonnemang. Utan "
-                              "betalningsmetod avslutas abonnemanget när provperioden tar slut.",
-            "outcome_pause": "Lägg till en betalningsmetod före den {trial_ends_on} för att kunna fortsätta använda "
-                             "tjänsten utan avbrott; abonnemanget fortsätter då som ett betalt abonnemang. Utan "
-                             "betalningsmetod pausas abonnemanget när provperioden tar slut, tills du lägger till "
-                             "en.",
-            "cancel_note": "Om du inte vill fortsätta kan du säga upp abonnemanget före den {trial_ends_on}, så "
-                           "debiteras du ingenting.",
-        },
-    },
-}
-# fmt: on
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month in a message ("February 2026"), as a card's expiry is."""
+
+    year: int
+    month: int
 
 
 # --- language, entity, recipients ---------------------------------------------------------------
@@ -501,6 +177,8 @@ def _format_value(value: Any, *, language: str, zone: ZoneInfo) -> Any:
     """Amounts and dates as a reader of that language writes them; dates in the entity's time zone."""
     if isinstance(value, Money):
         return format_money(value.amount, str(value.currency), language)
+    if isinstance(value, Month):
+        return format_skeleton("yMMMM", dt.date(value.year, value.month, 1), locale=language)
     if isinstance(value, dt.datetime):
         return format_date(value.astimezone(zone).date(), format="long", locale=language)
     if isinstance(value, dt.date):
@@ -707,6 +385,29 @@ def _file_name(number: str) -> str:
     return f"{_UNSAFE_FILE_NAME.sub('-', number).strip('-') or 'document'}.pdf"
 
 
+def _transfer_details(invoice: Invoice) -> dict[str, Any]:
+    """Where to transfer the money and the reference to quote, as the invoice states them (the seller's snapshot)."""
+    seller = invoice.seller or {}
+    entity = invoice.entity
+    return {
+        "beneficiary": seller.get("name") or entity.name,
+        "iban": seller.get("iban") or entity.iban,
+        "bic": seller.get("bic") or entity.bic,
+        "reference": invoice.payment_reference or invoice.number,
+    }
+
+
+def _invoice_pdf(invoice: Invoice) -> Callable[[], list[Attachment]]:
+    """The invoice's PDF as an attachment, made only when the e-mail is really sent."""
+
+    def pdf() -> list[Attachment]:
+        from invoicing.services.documents import invoice_pdf_bytes
+
+        return [(_file_name(invoice.number), invoice_pdf_bytes(invoice), "application/pdf")]
+
+    return pdf
+
+
 def email_invoice_issued(*, invoice: Invoice, now: dt.datetime) -> EmailLog | None:
     """The finalized invoice with its PDF, what is due and how to pay it. Sent once per invoice."""
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID) or not invoice.number:
@@ -715,8 +416,6 @@ def email_invoice_issued(*, invoice: Invoice, now: dt.datetime) -> EmailLog | No
     dedupe_key = f"invoice_issued:{invoice.pk}"
     if _already_sent(invoice.customer, dedupe_key):
         return None
-    seller = invoice.seller or {}
-    entity = invoice.entity
     if invoice.status == InvoiceStatus.PAID:
         state = "paid" if invoice.amount_paid.amount > 0 else "nothing_due"
     elif invoice.amount_due.amount <= 0:
@@ -732,17 +431,8 @@ def email_invoice_issued(*, invoice: Invoice, now: dt.datetime) -> EmailLog | No
         "amount_due": invoice.amount_due,
         "due_date": invoice.due_at,
         "credit_applied": _positive(invoice.credit_applied),
-        "beneficiary": seller.get("name") or entity.name,
-        "iban": seller.get("iban") or entity.iban,
-        "bic": seller.get("bic") or entity.bic,
-        "reference": invoice.payment_reference or invoice.number,
+        **_transfer_details(invoice),
     }
-
-    def pdf() -> list[Attachment]:
-        from invoicing.services.documents import invoice_pdf_bytes
-
-        return [(_file_name(invoice.number), invoice_pdf_bytes(invoice), "application/pdf")]
-
     return _send(
         customer=invoice.customer,
         kind=EmailKind.INVOICE_ISSUED,
@@ -751,7 +441,7 @@ def email_invoice_issued(*, invoice: Invoice, now: dt.datetime) -> EmailLog | No
         invoice=invoice,
         credit_note=None,
         subscription=None,
-        attachments=pdf,
+        attachments=_invoice_pdf(invoice),
         dedupe_key=dedupe_key,
     )
 
@@ -903,8 +593,9 @@ def reminders_send(*, now: dt.datetime) -> int:
 
     Renewals: active or past-due subscriptions that renew within ``RENEWAL_REMINDER_DAYS`` (7) and whose
     period is longer than twice that (a weekly plan would otherwise be reminded all the time). Trials:
-    those ending within ``TRIAL_ENDING_REMINDER_DAYS`` (3). Test-clock customers live in their clock's
-    time, not in ``now``: advancing the clock is what happens to them.
+    those ending within ``TRIAL_ENDING_REMINDER_DAYS`` (3). Cards expiring next month: see
+    ``card_expiry_reminders_send``. Test-clock customers live in their clock's time, not in ``now``:
+    advancing the clock is what happens to them.
     """
     renewal_window = dt.timedelta(days=getattr(settings, "RENEWAL_REMINDER_DAYS", 7))
     trial_window = dt.timedelta(days=getattr(settings, "TRIAL_ENDING_REMINDER_DAYS", 3))
@@ -926,5 +617,288 @@ def reminders_send(*, now: dt.datetime) -> int:
         sent += log is not None and log.status == EmailStatus.SENT
     for subscription in trials:
         log = email_trial_ending(subscription=subscription, now=now)
+        sent += log is not None and log.status == EmailStatus.SENT
+    return sent + card_expiry_reminders_send(now=now)
+
+
+# --- collection and dunning ---------------------------------------------------------------------
+
+#: Card brands as people write them; others are title-cased ("visa" → "Visa").
+_BRANDS = {
+    "amex": "American Express",
+    "cartes_bancaires": "Cartes Bancaires",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+}
+
+#: The issuer's decline codes (and our failure codes) a customer can act on, by the sentence that explains them.
+_DECLINE_REASONS = {
+    "insufficient_funds": "insufficient_funds",
+    "card_velocity_exceeded": "limit",
+    "withdrawal_count_limit_exceeded": "limit",
+    "processing_error": "processing_error",
+    "try_again_later": "processing_error",
+    "issuer_not_available": "processing_error",
+    "reenter_transaction": "processing_error",
+}
+
+METHOD_REQUIRED_REASONS = ("hard_decline", "no_payment_method", "expired")
+FINAL_ACTIONS = ("cancel", "mark_unpaid", "leave_past_due", "suspend")
+
+
+def _method_label(method: PaymentMethod | None) -> str | None:
+    """What the customer knows their card by, as "Visa •••• 4242" (no expiry: a message says it in words)."""
+    if method is None:
+        return None
+    brand = method.brand.strip().lower()
+    name = _BRANDS.get(brand, brand.replace("_", " ").title()) if brand else str(method.get_kind_display())
+    return f"{name} •••• {method.last4}" if method.last4 else name
+
+
+def _owed(invoice: Invoice) -> bool:
+    """Whether there is still something to ask for: a paid or voided invoice gets no collection e-mail."""
+    if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and invoice.amount_due.amount > 0:
+        return True
+    logger.info("Invoice %s is %s with %s due: no collection e-mail", invoice.pk, invoice.status, invoice.amount_due)
+    return False
+
+
+def _payment_method_link(customer_id: int) -> dict[str, Any]:
+    return {"link": payment_method_link(customer_id), "link_days": MAX_AGE[PAYMENT_METHOD] // 86400}
+
+
+def _days_overdue(invoice: Invoice, now: dt.datetime) -> int | None:
+    """Whole days since the due date, counted in the entity's time zone; ``None`` when not overdue."""
+    if invoice.due_at is None:
+        return None
+    zone = _zone(invoice.entity)
+    days = (now.astimezone(zone).date() - invoice.due_at.astimezone(zone).date()).days
+    return days if days > 0 else None
+
+
+def email_payment_failed(
+    *, attempt: PaymentAttempt, next_retry_at: dt.datetime | None, now: dt.datetime
+) -> EmailLog | None:
+    """A charge was declined but may succeed later (a soft decline): why, when we try again, how to change card."""
+    invoice = attempt.invoice
+    dedupe_key = f"payment_failed:{attempt.pk}"
+    if not _owed(invoice) or _already_sent(invoice.customer, dedupe_key):
+        return None
+    code = attempt.decline_code or attempt.failure_code
+    context = {
+        "number": invoice.number,
+        "amount": attempt.amount,
+        "card": _method_label(attempt.payment_method),
+        "reason": _DECLINE_REASONS.get(attempt.decline_code) or _DECLINE_REASONS.get(code) or "generic",
+        "next_retry": next_retry_at,
+        **_payment_method_link(invoice.customer_id),
+    }
+    return email_send(
+        customer=invoice.customer,
+        kind=EmailKind.PAYMENT_FAILED,
+        context=context,
+        now=now,
+        invoice=invoice,
+        dedupe_key=dedupe_key,
+    )
+
+
+def email_payment_action_required(*, attempt: PaymentAttempt, now: dt.datetime) -> EmailLog | None:
+    """The customer's bank wants them to confirm the payment (3-D Secure): a button to the confirmation page."""
+    invoice = attempt.invoice
+    dedupe_key = f"payment_action_required:{attempt.pk}"
+    if not _owed(invoice) or _already_sent(invoice.customer, dedupe_key):
+        return None
+    link = attempt.action_url if attempt.action_url.startswith(("https://", "http://")) else ""
+    context = {
+        "number": invoice.number,
+        "amount": attempt.amount,
+        "card": _method_label(attempt.payment_method),
+        "link": link or payment_action_link(attempt.pk),
+    }
+    return email_send(
+        customer=invoice.customer,
+        kind=EmailKind.PAYMENT_ACTION_REQUIRED,
+        context=context,
+        now=now,
+        invoice=invoice,
+        dedupe_key=dedupe_key,
+    )
+
+
+def _card_of(invoice: Invoice) -> PaymentMethod | None:
+    """The card the invoice was last tried on, else the customer's default one."""
+    attempt = (
+        PaymentAttempt.objects.filter(invoice=invoice, payment_method__isnull=False)
+        .select_related("payment_method")
+        .order_by("-number")
+        .first()
+    )
+    if attempt is not None:
+        return attempt.payment_method
+    return PaymentMethod.objects.filter(customer_id=invoice.customer_id, is_default=True).order_by("-pk").first()
+
+
+def email_payment_method_required(*, invoice: Invoice, reason: str, step: int, now: dt.datetime) -> EmailLog | None:
+    """We cannot charge the invoice until the customer adds a payment method; once per dunning step.
+
+    ``reason``: ``hard_decline`` (the bank declined the card for good: lost, stolen, closed …),
+    ``no_payment_method`` or ``expired``. From the second e-mail on the subject says it is a reminder.
+    """
+    if reason not in METHOD_REQUIRED_REASONS:
+        raise ValueError(f"Unknown reason {reason!r}: use one of {', '.join(METHOD_REQUIRED_REASONS)}.")
+    dedupe_key = f"payment_method_required:{invoice.pk}:{step}"
+    if not _owed(invoice) or _already_sent(invoice.customer, dedupe_key):
+        return None
+    reminded = EmailLog.objects.filter(
+        invoice=invoice, kind=EmailKind.PAYMENT_METHOD_REQUIRED, status=EmailStatus.SENT
+    ).exists()
+    context = {
+        "number": invoice.number,
+        "amount_due": invoice.amount_due,
+        "reason": reason,
+        "card": _method_label(_card_of(invoice)) if reason != "no_payment_method" else None,
+        "reminder": reminded,
+        **_payment_method_link(invoice.customer_id),
+    }
+    return email_send(
+        customer=invoice.customer,
+        kind=EmailKind.PAYMENT_METHOD_REQUIRED,
+        context=context,
+        now=now,
+        invoice=invoice,
+        dedupe_key=dedupe_key,
+    )
+
+
+def _overdue_stage(invoice: Invoice, step: int) -> tuple[str, str | None]:
+    """How firm the reminder is (first, second, later, final) and, in the final one, what happens next.
+
+    The final reminder is the one on the last day of the invoice's dunning schedule; what follows is the
+    policy's final action when it stops the subscription (leaving it past due needs no warning).
+    """
+    case = DunningCase.objects.filter(invoice=invoice).select_related("policy").first()
+    schedule = len(case.policy.retry_days or []) if case is not None else 0
+    if schedule and step >= schedule:
+        action = case.policy.final_action if case is not None else ""
+        stops = invoice.subscription_id is not None and action in (FinalAction.CANCEL, FinalAction.MARK_UNPAID)
+        return "final", str(action) if stops else None
+    if step <= 1:
+        return "first", None
+    return ("second" if step == 2 else "later"), None
+
+
+def email_invoice_overdue(*, invoice: Invoice, step: int, now: dt.datetime) -> EmailLog | None:
+    """An invoice paid by transfer is past its due date: how much, how to pay, the PDF again. Once per step.
+
+    Step 1 is a friendly reminder; later steps are firmer, and the last step of the dunning schedule is the
+    final reminder (with what happens if it stays unpaid).
+    """
+    dedupe_key = f"invoice_overdue:{invoice.pk}:{step}"
+    if not invoice.number or not _owed(invoice) or _already_sent(invoice.customer, dedupe_key):
+        return None
+    stage, consequence = _overdue_stage(invoice, step)
+    context = {
+        "number": invoice.number,
+        "amount_due": invoice.amount_due,
+        "due_date": invoice.due_at,
+        "days_overdue": _days_overdue(invoice, now),
+        "step": step,
+        "stage": stage,
+        "final": stage == "final",
+        "consequence": consequence,
+        **_transfer_details(invoice),
+    }
+    return _send(
+        customer=invoice.customer,
+        kind=EmailKind.INVOICE_OVERDUE,
+        context=context,
+        now=now,
+        invoice=invoice,
+        credit_note=None,
+        subscription=None,
+        attachments=_invoice_pdf(invoice),
+        dedupe_key=dedupe_key,
+    )
+
+
+def email_card_expiring(*, method: PaymentMethod, now: dt.datetime) -> EmailLog | None:
+    """The card on file expires at the end of its month: a link to replace it. Once per card and expiry."""
+    if not method.exp_year or not method.exp_month:
+        return None
+    dedupe_key = f"card_expiring:{method.pk}:{method.exp_year}-{method.exp_month}"
+    if _already_sent(method.customer, dedupe_key):
+        return None
+    context = {
+        "card": _method_label(method),
+        "expires": Month(method.exp_year, method.exp_month),
+        **_payment_method_link(method.customer_id),
+    }
+    return email_send(
+        customer=method.customer, kind=EmailKind.CARD_EXPIRING, context=context, now=now, dedupe_key=dedupe_key
+    )
+
+
+def email_dunning_final(*, invoice: Invoice, action: str, now: dt.datetime) -> EmailLog | None:
+    """Dunning ended without payment and this is what we did: ``cancel``, ``mark_unpaid``, ``suspend`` (access
+    suspended until paid) or ``leave_past_due`` (a last reminder). Says what is still owed and how to pay it.
+    """
+    if action not in FINAL_ACTIONS:
+        raise ValueError(f"Unknown action {action!r}: use one of {', '.join(FINAL_ACTIONS)}.")
+    dedupe_key = f"dunning_final:{invoice.pk}:{action}"
+    if not _owed(invoice) or _already_sent(invoice.customer, dedupe_key):
+        return None
+    subscription = invoice.subscription
+    by_card = invoice.collection_method == CollectionMethod.CHARGE_AUTOMATICALLY
+    context = {
+        "action": action,
+        "number": invoice.number,
+        "amount_due": invoice.amount_due,
+        "due_date": invoice.due_at,
+        "plan": _plan_name(subscription) if subscription is not None else None,
+        "by_card": by_card,
+        **_transfer_details(invoice),
+        **(_payment_method_link(invoice.customer_id) if by_card else {}),
+    }
+    return email_send(
+        customer=invoice.customer,
+        kind=EmailKind.DUNNING_FINAL,
+        context=context,
+        now=now,
+        invoice=invoice,
+        subscription=subscription,
+        dedupe_key=dedupe_key,
+    )
+
+
+def card_expiry_reminders_send(*, now: dt.datetime) -> int:
+    """Remind customers whose default card expires next month (in UTC) to replace it. Returns how many were sent.
+
+    Only cards that will be charged: active default methods of customers with a live subscription
+    (active, trialing or past due). Test-clock customers live in their clock's time, not in ``now``.
+    """
+    today = now.astimezone(dt.UTC)
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    live = Subscription.objects.filter(
+        customer=OuterRef("customer"),
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE],
+    )
+    methods = (
+        PaymentMethod.objects.filter(
+            status=PaymentMethodStatus.ACTIVE,
+            is_default=True,
+            exp_year=year,
+            exp_month=month,
+            customer__test_clock__isnull=True,
+        )
+        .filter(Exists(live))
+        .select_related("customer")
+        .order_by("pk")
+    )
+    sent = 0
+    for method in methods:
+        log = email_card_expiring(method=method, now=now)
         sent += log is not None and log.status == EmailStatus.SENT
     return sent
