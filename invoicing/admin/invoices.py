@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -220,6 +220,30 @@ def _mark_paid(request, invoice: Invoice, form) -> str:
     }
 
 
+def _charge(request, invoice: Invoice, form) -> str:
+    from invoicing.models import AttemptTrigger
+    from invoicing.services.collection import invoice_collect
+
+    attempt = invoice_collect(invoice=invoice, actor=actor(request), now=now_for(invoice), trigger=AttemptTrigger.STAFF)
+    invoice.refresh_from_db()
+    if attempt is None:
+        return _("%(invoice)s is paid from the customer's account credit.") % {"invoice": invoice_label(invoice)}
+    values = {
+        "invoice": invoice_label(invoice),
+        "amount": money(attempt.amount, attempt.currency),
+        "card": attempt.payment_method,
+    }
+    if attempt.status == "succeeded":
+        return _("%(amount)s was charged to %(card)s: %(invoice)s is paid.") % values
+    if attempt.status == "requires_action":
+        return _("The bank asks the customer to confirm the payment of %(amount)s; they were e-mailed a link.") % values
+    if attempt.status == "pending":
+        return _("The payment provider did not answer yet; the outcome will appear here when it does.")
+    reason = attempt.failure_message or attempt.decline_code
+    messages.error(request, _("The charge of %(amount)s to %(card)s failed: %(reason)s") % {**values, "reason": reason})
+    return ""
+
+
 def _uncollectible(request, invoice: Invoice, form) -> str:
     invoice_mark_uncollectible(
         invoice=invoice, actor=actor(request), now=now_for(invoice), reason=form.cleaned_data["reason"]
@@ -323,6 +347,17 @@ ACTIONS: dict[str, InvoiceAction] = {
         _mark_paid,
         _("For money received outside the system, e.g. a bank transfer. A part payment leaves the rest due."),
     ),
+    "charge": InvoiceAction(
+        _("Charge now"),
+        _("Yes, charge the payment method"),
+        (S.OPEN, S.UNCOLLECTIBLE),
+        _simple(invoice_forms.EmptyForm),
+        _charge,
+        _(
+            "Charges what is due to the customer's default payment method now (account credit is used first). "
+            "A payment already in progress is never charged a second time."
+        ),
+    ),
     "uncollectible": InvoiceAction(
         _("Mark uncollectible"),
         _("Yes, mark uncollectible"),
@@ -352,7 +387,7 @@ ACTIONS: dict[str, InvoiceAction] = {
 }
 
 #: Buttons on the page, in this order (remove-line sits on each line).
-PAGE_BUTTONS = ["finalize", "hold", "release", "edit", "delete", "mark-paid", "uncollectible", "void"]
+PAGE_BUTTONS = ["finalize", "hold", "release", "edit", "delete", "charge", "mark-paid", "uncollectible", "void"]
 
 
 def outcome_of(invoice: Invoice) -> dict[str, Any]:
@@ -548,6 +583,11 @@ class InvoiceAdmin(admin.ModelAdmin):
                 continue
             if name == "finalize" and invoice.on_hold:
                 continue
+            if (
+                name == "charge"
+                and not invoice.customer.payment_methods.filter(status="active", is_default=True).exists()
+            ):
+                continue
             buttons.append(
                 {
                     "name": name,
@@ -631,6 +671,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                 }
                 for email in emails
             ],
+            **collection_context(invoice),
             "pdf_url": reverse("admin:invoicing_invoice_pdf", args=[invoice.pk]),
             "add_line_form": invoice_forms.LineForm() if editable else None,
             "add_line_url": self.action_url(invoice, "add-line"),
@@ -699,9 +740,11 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         from invoicing.admin.credit_notes import credit_note_create_view
+        from invoicing.admin.customer_payments import urls as payment_method_urls
 
         wrap = self.admin_site.admin_view
         return [
+            *payment_method_urls(self.admin_site),
             path("run-billing/", wrap(self.run_billing_view), name="invoicing_invoice_run_billing"),
             path("<path:object_id>/pdf/", wrap(self.pdf_view), name="invoicing_invoice_pdf"),
             path("<path:object_id>/do/<slug:name>/", wrap(self.action_view), name="invoicing_invoice_action"),
@@ -765,7 +808,8 @@ class InvoiceAdmin(admin.ModelAdmin):
             except DomainError as error:
                 show_error(form, error)
             else:
-                messages.success(request, text)
+                if text:  # an action that failed in the world (a declined card) said so itself
+                    messages.success(request, text)
                 if name == "delete":
                     return HttpResponseRedirect(reverse("admin:invoicing_invoice_changelist"))
                 return HttpResponseRedirect(page)
@@ -1073,10 +1117,84 @@ TIMELINE_LABELS = {
     "invoice.held": _("Put on hold"),
     "invoice.released": _("Released from hold"),
     "invoice.deleted": _("Draft deleted"),
+    "invoice.credit_applied": _("Account credit used"),
+    "payment.attempt_started": _("Payment attempt started"),
+    "payment.failed": _("Payment failed"),
+    "payment.requires_action": _("Payment waits for the customer's authentication"),
+    "payment.overpaid": _("Overpayment kept as credit"),
+    "payment.refunded": _("Refunded at the payment provider"),
+    "payment.disputed": _("Payment disputed by the customer"),
+    "dunning.started": _("Dunning started"),
+    "dunning.step": _("Dunning step"),
+    "dunning.access_suspended": _("Service access suspended"),
+    "dunning.exhausted": _("Dunning ended unpaid: final action taken"),
+    "dunning.recovered": _("Dunning ended: paid"),
+    "dunning.closed": _("Dunning closed"),
+    "dunning.payment_method_updated": _("New payment method: retried at once"),
     "credit_note.requested": _("Credit note waiting for approval"),
     "credit_note.issued": _("Credit note issued"),
     "credit_note.rejected": _("Credit note rejected"),
 }
+
+
+def collection_context(invoice: Invoice) -> dict[str, Any]:
+    """Attempts, payments and dunning of an invoice, for its page."""
+    attempts = invoice.payment_attempts.select_related("payment_method").order_by("number")
+    payments = invoice.payments.order_by("received_at", "pk")
+    try:
+        case = invoice.dunning
+    except ObjectDoesNotExist:
+        case = None
+    return {
+        "attempts": [
+            {
+                "number": a.number,
+                "when": moment_text(a.created_at),
+                "amount": money(a.amount, a.currency),
+                "method": str(a.payment_method or "—"),
+                "status": a.get_status_display(),
+                "failed": a.status == "failed",
+                "decline": " · ".join(
+                    p
+                    for p in (
+                        a.decline_code or a.failure_code,
+                        a.get_decline_type_display() if a.decline_type else "",
+                        a.failure_message,
+                    )
+                    if p
+                ),
+                "trigger": a.get_trigger_display(),
+                "provider_id": a.provider_payment_id,
+            }
+            for a in attempts
+        ],
+        "payments": [
+            {
+                "when": moment_text(p.received_at),
+                "amount": money(p.amount, p.currency),
+                "kind": p.get_kind_display(),
+                "status": p.get_status_display(),
+                "reference": p.reference,
+                "refunded": money(p.amount_refunded, p.currency) if p.amount_refunded.amount else "",
+                "by": p.recorded_by,
+            }
+            for p in payments
+        ],
+        "dunning": None
+        if case is None
+        else {
+            "status": case.get_status_display(),
+            "policy": case.policy.name,
+            "started": moment_text(case.started_at),
+            "step": case.step,
+            "next_step": moment_text(case.next_step_at) if case.next_step_at else "—",
+            "needs_payment_method": case.needs_payment_method,
+            "suspended": moment_text(case.access_suspended_at) if case.access_suspended_at else "",
+            "final_action": case.get_final_action_taken_display() if case.final_action_taken else "",
+            "at_risk": money(case.amount_at_risk, case.currency),
+            "recovered": money(case.amount_recovered, case.currency),
+        },
+    }
 
 
 def register(site: admin.AdminSite) -> None:
