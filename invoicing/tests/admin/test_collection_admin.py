@@ -8,7 +8,7 @@ from django.urls import reverse
 from invoicing.models import AttemptStatus, DunningCase, InvoiceStatus, PaymentAttempt, PaymentMethod
 from invoicing.services.invoices import invoice_finalize
 from invoicing.services.payment_methods import payment_method_add
-from invoicing.tests.admin import ACTOR, D, JAN_15, dutch_vat, make_customer, one_off
+from invoicing.tests.admin import ACTOR, JAN_15, D, dutch_vat, make_customer, one_off
 
 pytestmark = pytest.mark.django_db
 
