@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from billing_site.api.views import route
-from invoicing.api import views
+from invoicing.api import payments, views
 
 urlpatterns = [
     *route("invoices", views.InvoiceListApi, "invoice-list"),
@@ -18,4 +18,18 @@ urlpatterns = [
     *route("credit-notes", views.CreditNoteListApi, "credit-note-list"),
     *route("credit-notes/<int:pk>", views.CreditNoteDetailApi, "credit-note-detail"),
     *route("credit-notes/<int:pk>/pdf", views.CreditNotePdfApi, "credit-note-pdf"),
+    # Collection: payment methods, payments, an invoice's attempts, charge and dunning.
+    *route("customers/<int:pk>/payment-methods", payments.CustomerPaymentMethodListApi, "customer-payment-methods"),
+    *route(
+        "customers/<int:pk>/payment-method-setup",
+        payments.CustomerPaymentMethodSetupApi,
+        "customer-payment-method-setup",
+    ),
+    *route("payment-methods/<int:pk>", payments.PaymentMethodDetailApi, "payment-method-detail"),
+    *route("payment-methods/<int:pk>/default", payments.PaymentMethodDefaultApi, "payment-method-default"),
+    *route("payments", payments.PaymentListApi, "payment-list"),
+    *route("payments/<int:pk>", payments.PaymentDetailApi, "payment-detail"),
+    *route("invoices/<int:pk>/payment-attempts", payments.InvoicePaymentAttemptListApi, "invoice-payment-attempts"),
+    *route("invoices/<int:pk>/pay", payments.InvoicePayApi, "invoice-pay"),
+    *route("invoices/<int:pk>/dunning", payments.InvoiceDunningApi, "invoice-dunning"),
 ]
