@@ -404,6 +404,7 @@ def payment_apply(
     provider_charge_id: str = "",
     bank_line_key: str = "",
     note: str = "",
+    reason: str = "",
 ) -> Payment:
     """Money arrived for a locked invoice: record it, settle what is due, keep any excess as credit."""
     invoice = locked.invoice
@@ -434,7 +435,8 @@ def payment_apply(
     due = invoice.amount_due.amount if invoice.status in COLLECTABLE else ZERO
     settled = min(amount, due)
     if settled:
-        invoice_settle(invoice, amount=settled, actor=actor, now=now, reason=f"{PaymentKind(kind).label} {reference}")
+        why = reason or f"{PaymentKind(kind).label} {reference}".strip()
+        invoice_settle(invoice, amount=settled, actor=actor, now=now, reason=why)
     excess = amount - settled
     if excess:
         BalanceTransaction.objects.create(
@@ -475,6 +477,7 @@ def payment_record(
     reference: str = "",
     bank_line_key: str = "",
     note: str = "",
+    reason: str = "",
 ) -> Payment:
     """Finance records money received outside a provider (bank transfer, cash), in full or in part.
 
@@ -503,6 +506,7 @@ def payment_record(
         reference=reference,
         bank_line_key=bank_line_key,
         note=note,
+        reason=reason,
     )
 
 

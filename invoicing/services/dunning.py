@@ -257,6 +257,9 @@ def _dunning_step(case_id: int, *, actor: Actor, now: dt.datetime) -> StepOutcom
         return StepOutcome()
     case.step += 1
     case.next_step_at = _step_at(case, case.step)
+    while case.next_step_at is not None and case.next_step_at <= now:  # after downtime: one step, not a burst
+        case.step += 1
+        case.next_step_at = _step_at(case, case.step)
     case.save(update_fields=["step", "next_step_at"])
     automatic = invoice.collection_method == CollectionMethod.CHARGE_AUTOMATICALLY
     in_flight = PaymentAttempt.objects.filter(invoice=invoice, status__in=IN_FLIGHT).first()

@@ -431,7 +431,8 @@ def invoice_mark_paid(
     paid = invoice.amount_due.amount if amount is None else amount
     if paid <= 0:
         raise DomainError("invalid_amount", "A payment must be more than zero.", fields={"amount": "More than zero."})
-    payment_record(invoice=invoice, amount=paid, actor=actor, now=now, note=reason or "Paid outside the system")
+    why = reason or "Paid outside the system"
+    payment_record(invoice=invoice, amount=paid, actor=actor, now=now, note=why, reason=why)
     invoice.refresh_from_db()
     return invoice
 
