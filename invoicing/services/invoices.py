@@ -426,6 +426,7 @@ def invoice_mark_paid(
     """
     from invoicing.services.collection import payment_record
 
+    invoice = Invoice.objects.get(pk=invoice.pk)  # as stored now: the caller's copy may be older
     if invoice.status not in (S.OPEN, S.UNCOLLECTIBLE):
         invoice_check_transition(invoice, to=S.PAID)
     paid = invoice.amount_due.amount if amount is None else amount

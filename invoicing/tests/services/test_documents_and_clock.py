@@ -65,7 +65,8 @@ def test_recording_a_payment_sends_one_receipt(django_capture_on_commit_callback
     with django_capture_on_commit_callbacks(execute=True):
         invoice_mark_paid(invoice=invoice, actor=ACTOR, now=NOW, amount=D("21.00"))
 
-    assert queued == [("invoicing.tasks.payment_receipt_task", (invoice.pk, "21.00", f"receipt:{invoice.pk}:21.0000"))]
+    payment = invoice.payments.get()
+    assert queued == [("invoicing.tasks.payment_receipt_task", (invoice.pk, "21.00", f"receipt:payment:{payment.pk}"))]
     payment_receipt_task(*queued[0][1])
     payment_receipt_task(*queued[0][1])  # a retried task sends nothing more
     assert len(mail.outbox) == 1
