@@ -45,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("invoicing", ["billingentity"], ["view", "add", "change"])
         | _perms("invoicing", ["customerentity", "invoice"], ["view", "add", "change", "delete"])
         | _perms("invoicing", ["creditnote"], ["view", "add"])
+        | _perms("invoicing", ["payment"], ["add"])  # bank transfers: import a bank statement
         | _perms("invoicing", ["balancetransaction", "emaillog"], ["view"])
         | {"billing_site.view_auditevent", "billing_site.view_approvalrequest"}
     ),

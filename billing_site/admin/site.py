@@ -33,9 +33,11 @@ class BillingAdminSite(admin.AdminSite):
         from django.urls import path
 
         from billing_site.admin import mfa
+        from invoicing.admin import bank_import
 
         custom = [
             path("mfa/setup/", mfa.mfa_setup_view(self), name="mfa_setup"),
+            path("invoicing/bank-import/", bank_import.bank_import_view(self), name="invoicing_bank_import"),
         ]
         return custom + super().get_urls()
 

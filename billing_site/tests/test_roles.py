@@ -56,6 +56,7 @@ EXPECTED = {
     | {f"invoicing.{a}_{m}" for m in ["customerentity", "invoice"] for a in ["view", "add", "change", "delete"]}
     | {"invoicing.view_creditnote", "invoicing.add_creditnote"}
     | {"invoicing.view_balancetransaction", "invoicing.view_emaillog"}
+    | {"invoicing.add_payment"}  # bank statement import
     | APPROVALS_READ,
     "Pricing": CATALOG_READ
     | AUDIT_READ
