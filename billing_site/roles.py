@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("invoicing", ["creditnote"], ["view", "add"])
         | _perms("invoicing", ["payment"], ["add"])  # bank transfers: import a bank statement
         | _perms("invoicing", ["balancetransaction", "emaillog"], ["view"])
+        | _perms("invoicing", ["webhookevent"], ["view", "change"])  # "change": retry a failed webhook event
         | {"billing_site.view_auditevent", "billing_site.view_approvalrequest"}
     ),
     # Support finds customers and pauses or resumes a subscription, but changes no prices.

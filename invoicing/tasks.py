@@ -121,3 +121,12 @@ def refund_credit_note_task(credit_note_id: int) -> int:
 
     note = CreditNote.objects.select_related("customer").get(pk=credit_note_id)
     return len(refund_execute(credit_note=note, actor=SYSTEM, now=clock.now(note.customer)))
+
+
+def webhook_event_task(event_id: int) -> str:
+    """Process a stored provider webhook event; one already processed (or ignored) is left as it is."""
+    from invoicing.models import WebhookEvent
+    from invoicing.services.webhooks import webhook_process
+
+    event = WebhookEvent.objects.get(pk=event_id)
+    return webhook_process(event=event, now=clock.now()).status
