@@ -72,3 +72,70 @@ def demo_invoices_finalize(*, actor: Actor, now: dt.datetime) -> list[Invoice]:
             )
             break
     return finalized
+
+
+DEMO_CARDS = {
+    "crm-1001": "tok_visa",
+    "crm-1002": "tok_expires_next_month",
+    "crm-1003": "tok_insufficient_funds",
+    "crm-1004": "tok_requires_authentication",
+}
+
+
+def demo_cards_add(*, actor: Actor, now: dt.datetime) -> None:
+    """Test cards on file before the first invoices are finalized (Brightside has none: it pays by transfer)."""
+    from invoicing.services.payment_methods import payment_method_add
+    from subscriptions.models import Customer
+
+    for external_id, token in DEMO_CARDS.items():
+        customer = Customer.objects.get(external_id=external_id)
+        payment_method_add(customer=customer, token=token, actor=actor, now=now)
+
+
+def demo_collection(*, actor: Actor, now: dt.datetime) -> dict[str, str]:
+    """Charge the first invoices, so that every collection path can be seen in the admin.
+
+    Acme Robotics pays by card; Nordlys' card expires next month; Globex's card is declined for
+    insufficient funds (in dunning, one retry made); Jan de Vries' bank asks for 3-D Secure;
+    Brightside has no card and pays by bank transfer (a statement to import is written to
+    ``var/demo-bank-statement.csv``).
+    """
+    from invoicing.models import AttemptTrigger
+    from invoicing.services.collection import invoice_collect
+    from invoicing.services.dunning import collection_run
+    from subscriptions.models import Customer
+
+    outcomes: dict[str, str] = {}
+    two_days_ago = now - dt.timedelta(days=2)
+    for external_id in DEMO_CARDS:
+        customer = Customer.objects.get(external_id=external_id)
+        for invoice in Invoice.objects.filter(customer=customer, status=InvoiceStatus.OPEN).order_by("pk"):
+            attempt = invoice_collect(invoice=invoice, actor=actor, now=two_days_ago, trigger=AttemptTrigger.FINALIZED)
+            if attempt is not None:
+                outcomes[customer.name] = attempt.get_status_display().lower()
+    globex = Customer.objects.get(external_id="crm-1003")
+    collection_run(now=now, actor=actor, customers=[globex])  # its first retry, a day after the decline
+    outcomes["bank statement to import"] = _demo_bank_statement(now)
+    return outcomes
+
+
+def _demo_bank_statement(now: dt.datetime) -> str:
+    """A statement with Brightside's transfer (by its RF reference) and a line that matches nothing."""
+    from django.conf import settings
+
+    from subscriptions.models import Customer
+
+    brightside = Customer.objects.get(external_id="crm-1005")
+    invoice = Invoice.objects.filter(customer=brightside, status=InvoiceStatus.OPEN).order_by("pk").first()
+    if invoice is None:
+        return "no open invoice to pay"
+    path = settings.BASE_DIR / "var" / "demo-bank-statement.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    day = now.date().isoformat()
+    path.write_text(
+        "date,amount,reference\n"
+        f"{day},{invoice.amount_due.amount:.2f},{invoice.payment_reference}\n"
+        f"{day},15.00,Thank you for the lunch\n",
+        encoding="utf-8",
+    )
+    return str(path)

@@ -36,6 +36,7 @@ from invoicing.models import (
     AttemptTrigger,
     BalanceKind,
     BalanceTransaction,
+    DunningCase,
     Invoice,
     InvoiceStatus,
     Payment,
@@ -208,6 +209,9 @@ def _refusal(invoice: Invoice, *, trigger: str) -> DomainError | None:
             f"A payment of invoice {invoice} is already in progress (attempt {in_flight.number}, "
             f"{in_flight.get_status_display().lower()}): wait for its outcome.",
         )
+    first_charge = trigger in (AttemptTrigger.FINALIZED, AttemptTrigger.SWEEP)
+    if first_charge and (invoice.payment_attempts.exists() or DunningCase.objects.filter(invoice=invoice).exists()):
+        return _refuse("already_collecting", f"Invoice {invoice} was charged before: dunning takes it from here.")
     automatic = trigger not in ASKED and trigger != AttemptTrigger.PAYMENT_METHOD_UPDATED
     if automatic and invoice.collection_method != CollectionMethod.CHARGE_AUTOMATICALLY:
         return _refuse("not_charged_automatically", f"Invoice {invoice} is paid by the customer, not charged.")

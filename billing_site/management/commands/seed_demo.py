@@ -18,7 +18,7 @@ from billing_site.demo_logins import DEMO_LOGINS
 from billing_site.errors import DomainError
 from catalog.demo import DemoCatalog, demo_catalog_create, demo_users_create
 from catalog.models import BillableMetric, Coupon, Plan, PlanVersionStatus, Price, Product, PromotionCode, TaxRate
-from invoicing.demo import demo_entities_create, demo_invoices_finalize
+from invoicing.demo import demo_cards_add, demo_collection, demo_entities_create, demo_invoices_finalize
 from subscriptions.demo import DemoSubscriptions, demo_subscriptions_create
 
 # Any of these means someone already built a catalog: demo data would duplicate or clash with it.
@@ -72,12 +72,15 @@ class Command(BaseCommand):
                 built = demo_catalog_create(actor=actor, now=now)
                 demo_entities_create(actor=actor, now=now - dt.timedelta(days=30))
                 customers = demo_subscriptions_create(actor=actor, now=now)
+                demo_cards_add(actor=actor, now=now - dt.timedelta(days=12))
                 demo_invoices_finalize(actor=actor, now=now)
+                collection = demo_collection(actor=actor, now=now)
             except DomainError as error:
                 raise CommandError(f"The demo catalog could not be built: {error.message}") from error
             users = demo_users_create()
 
         self._summary(built, users, customers)
+        self.stdout.write("  payments (simulated cards): " + "; ".join(f"{k}: {v}" for k, v in collection.items()))
 
     def _summary(self, built: DemoCatalog, users: list[tuple[str, bool]], customers: DemoSubscriptions) -> None:
         """What is in the catalog now (it was empty before, so that is what was created)."""
