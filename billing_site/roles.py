@@ -17,6 +17,10 @@ CATALOG_EDITABLE = ["product", "billablemetric", "plan", "planversion", "price",
 CATALOG_ALL = [*CATALOG_EDITABLE, "tier", "ratewindow", "taxrate"]
 #: What Support and Approvers read of invoicing to explain an invoice or judge a credit note.
 INVOICING_READ = ["invoice", "creditnote", "customerentity", "balancetransaction"]
+#: What Support reads of collection to explain a failed payment: the chase, the tries, the money, the card.
+COLLECTION_READ = ["dunningcase", "paymentattempt", "payment", "paymentmethod"]
+#: Collection and dunning: written by services only, so finance reads all of it and sets the dunning policies.
+COLLECTION_ALL = [*COLLECTION_READ, "refund", "webhookevent", "plandunningpolicy", "customerdunningpolicy"]
 
 
 def _perms(app: str, models: list[str], actions: list[str]) -> set[str]:
@@ -27,6 +31,9 @@ def _perms(app: str, models: list[str], actions: list[str]) -> set[str]:
 # Finance maintains tax rates too and owns invoicing (legal entities, invoices, credit notes, the billing
 # run: "add invoice" covers one-off invoices and "Run billing now"); Support explains invoices and issues
 # credit notes (above the entity's limit they wait for an Approver); Approver reads and approves.
+# Collection (payment methods, attempts, payments, refunds, dunning cases) is written by services only:
+# Finance reads all of it and sets the dunning policies (who follows which is part of the policy's page);
+# Support reads what explains a failed payment; Pricing and Approvers see none of it.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     PRICING: (
         _perms("catalog", CATALOG_EDITABLE, ["view", "add", "change"])
@@ -48,6 +55,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("invoicing", ["payment"], ["add"])  # bank transfers: import a bank statement
         | _perms("invoicing", ["balancetransaction", "emaillog"], ["view"])
         | _perms("invoicing", ["webhookevent"], ["view", "change"])  # "change": retry a failed webhook event
+        | _perms("invoicing", COLLECTION_ALL, ["view"])
+        | _perms("invoicing", ["dunningpolicy"], ["view", "add", "change", "delete"])
         | {"billing_site.view_auditevent", "billing_site.view_approvalrequest"}
     ),
     # Support finds customers and pauses or resumes a subscription, but changes no prices.
@@ -55,7 +64,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         _perms("catalog", CATALOG_ALL, ["view"])
         | _perms("subscriptions", CUSTOMER_MODELS + CUSTOMER_READ_ONLY, ["view"])
         | _perms("subscriptions", ["customer", "subscription"], ["change"])
-        | _perms("invoicing", [*INVOICING_READ, "emaillog"], ["view"])
+        | _perms("invoicing", [*INVOICING_READ, "emaillog", *COLLECTION_READ], ["view"])
         | _perms("invoicing", ["creditnote"], ["add"])
         | {"billing_site.view_auditevent", "billing_site.view_approvalrequest"}
     ),

@@ -1,4 +1,7 @@
-"""Reads of invoices and credit notes, with everything their pages and JSON show, in a few queries."""
+"""Reads of invoicing: invoices and credit notes with everything their pages and JSON show, in a few queries.
+
+Larger read models live in modules of their own (``invoicing.selectors.recovery``: the recovery report).
+"""
 
 from __future__ import annotations
 
