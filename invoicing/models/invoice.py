@@ -11,6 +11,16 @@ from invoicing.models.entity import BillingEntity
 from subscriptions.models import Customer, Subscription
 
 
+def zero() -> Decimal:
+    """The default of an amount: a plain number, so that it never sets the document's currency.
+
+    django-money turns a non-callable default into ``Money(0, DEFAULT_CURRENCY)``, and assigning that
+    to a field that shares the ``currency`` column would overwrite the document's currency (a SEK
+    invoice would be stored in EUR). A callable default is kept as it is: a number without a currency.
+    """
+    return Decimal(0)
+
+
 def amount_field(verbose_name: Any, **kwargs: Any) -> MoneyField:
     """An amount in the document's currency (every amount of a document shares its ``currency`` column)."""
     return MoneyField(
@@ -18,7 +28,7 @@ def amount_field(verbose_name: Any, **kwargs: Any) -> MoneyField:
         max_digits=18,
         decimal_places=4,
         currency_field_name="currency",
-        default=Decimal(0),
+        default=zero,
         editable=False,
         **kwargs,
     )
@@ -162,10 +172,10 @@ class InvoiceLine(models.Model):
     currency = models.CharField(max_length=3, editable=False)
     amount = MoneyField(_("amount"), max_digits=18, decimal_places=4, currency_field_name="currency")
     discount = MoneyField(
-        _("discount"), max_digits=18, decimal_places=4, currency_field_name="currency", default=Decimal(0)
+        _("discount"), max_digits=18, decimal_places=4, currency_field_name="currency", default=zero
     )
     net_amount = MoneyField(
-        _("net amount"), max_digits=18, decimal_places=4, currency_field_name="currency", default=Decimal(0),
+        _("net amount"), max_digits=18, decimal_places=4, currency_field_name="currency", default=zero,
         help_text=_("After discount, excluding tax."),
     )  # fmt: skip
     period_start = models.DateTimeField(_("service from"), null=True, blank=True)
