@@ -109,6 +109,9 @@ def _default_billing_entity(request):
     from invoicing.models import BillingEntity
 
     moment = datetime(2026, 1, 1, tzinfo=UTC)
+    from invoicing.services.dunning import dunning_policy_default
+
+    dunning_policy_default()  # made by a migration: a transactional test's flush removes it
     return BillingEntity.objects.get_or_create(
         is_default=True,
         defaults={

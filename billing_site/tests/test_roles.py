@@ -31,6 +31,7 @@ APPROVALS_READ = {"billing_site.view_approvalrequest"}
 INVOICING_READ = {
     f"invoicing.view_{model}" for model in ["invoice", "creditnote", "customerentity", "balancetransaction"]
 }
+COLLECTION_READ = {f"invoicing.view_{m}" for m in ["dunningcase", "paymentattempt", "payment", "paymentmethod"]}
 
 EXPECTED = {
     "Support": CATALOG_READ
@@ -39,6 +40,7 @@ EXPECTED = {
     | {"subscriptions.change_customer", "subscriptions.change_subscription"}
     | INVOICING_READ
     | {"invoicing.view_emaillog", "invoicing.add_creditnote"}
+    | COLLECTION_READ
     | APPROVALS_READ,
     "Approver": CATALOG_READ
     | AUDIT_READ
@@ -57,6 +59,10 @@ EXPECTED = {
     | {"invoicing.view_creditnote", "invoicing.add_creditnote"}
     | {"invoicing.view_balancetransaction", "invoicing.view_emaillog"}
     | {"invoicing.add_payment"}  # bank statement import
+    | COLLECTION_READ
+    | {f"invoicing.view_{m}" for m in ["refund", "webhookevent", "plandunningpolicy", "customerdunningpolicy"]}
+    | {"invoicing.change_webhookevent"}  # retry a failed webhook event
+    | {f"invoicing.{a}_dunningpolicy" for a in ["view", "add", "change", "delete"]}
     | APPROVALS_READ,
     "Pricing": CATALOG_READ
     | AUDIT_READ

@@ -258,12 +258,13 @@ def test_the_page_shows_subscriptions_usage_and_the_timeline_newest_first(client
 
     assert page.status_code == 200
     inline_formsets = page.context["inline_admin_formsets"]
-    # Invoicing adds the billing entity, invoices, balance and e-mails after the subscriptions.
+    # Invoicing adds the billing entity, invoices, balance, payment methods and e-mails after the subscriptions.
     assert [f.formset.prefix for f in inline_formsets] == [
         "subscriptions",
         "billing_entity_link",
         "invoices",
         "balance_transactions",
+        "payment_methods",
         "emails",
     ]
     assert [form.original.pk for form in inline_formsets[0]] == [subscription.pk]
