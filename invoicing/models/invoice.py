@@ -171,9 +171,7 @@ class InvoiceLine(models.Model):
     unit_amount = models.DecimalField(_("unit amount"), max_digits=28, decimal_places=12, null=True, blank=True)
     currency = models.CharField(max_length=3, editable=False)
     amount = MoneyField(_("amount"), max_digits=18, decimal_places=4, currency_field_name="currency")
-    discount = MoneyField(
-        _("discount"), max_digits=18, decimal_places=4, currency_field_name="currency", default=zero
-    )
+    discount = MoneyField(_("discount"), max_digits=18, decimal_places=4, currency_field_name="currency", default=zero)
     net_amount = MoneyField(
         _("net amount"), max_digits=18, decimal_places=4, currency_field_name="currency", default=zero,
         help_text=_("After discount, excluding tax."),

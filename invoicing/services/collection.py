@@ -191,7 +191,7 @@ def _attempt_start(invoice_id: int, *, actor: Actor, now: dt.datetime, trigger: 
         obj=invoice,
         now=now,
         after={"attempt": number, "amount": str(attempt.amount.amount), "payment_method": str(method)},
-        reason=AttemptTrigger(trigger).label,
+        reason=str(AttemptTrigger(trigger).label),
     )
     return attempt
 
@@ -215,7 +215,8 @@ def _refusal(invoice: Invoice, *, trigger: str) -> DomainError | None:
     automatic = trigger not in ASKED and trigger != AttemptTrigger.PAYMENT_METHOD_UPDATED
     if automatic and invoice.collection_method != CollectionMethod.CHARGE_AUTOMATICALLY:
         return _refuse("not_charged_automatically", f"Invoice {invoice} is paid by the customer, not charged.")
-    if invoice.subscription_id and invoice.subscription.pause_behavior and trigger not in ASKED:
+    subscription = invoice.subscription if invoice.subscription_id else None
+    if subscription is not None and subscription.pause_behavior and trigger not in ASKED:
         return _refuse("collection_paused", f"Collection is paused for the subscription of invoice {invoice}.")
     return None
 

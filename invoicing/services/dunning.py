@@ -500,7 +500,7 @@ def collection_run(*, now: dt.datetime, actor: Actor, customers: Iterable[Custom
         if what == "charge":
             invoice = Invoice.objects.get(pk=pk)
             invoice_collect(
-                invoice=invoice, actor=actor, now=max(at, invoice.finalized_at), trigger=AttemptTrigger.SWEEP
+                invoice=invoice, actor=actor, now=max(at, invoice.finalized_at or at), trigger=AttemptTrigger.SWEEP
             )
             run.charged += 1
         elif what == "overdue":
