@@ -122,8 +122,11 @@ def refund_apply_result(
     if status == "succeeded":
         refund.status = RefundStatus.SUCCEEDED
         refund.completed_at = now
+        refund.save()
         payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
-        _refunded(payment, payment.amount_refunded.amount + refund.amount.amount)
+        # The provider's total (a webhook) may already include this refund: never count it twice.
+        ours = Refund.objects.filter(payment=payment, status=RefundStatus.SUCCEEDED).aggregate(t=Sum("amount"))["t"]
+        _refunded(payment, max(payment.amount_refunded.amount, Decimal(ours or 0)))
     elif status == "failed":
         refund.status = RefundStatus.FAILED
         refund.completed_at = now
