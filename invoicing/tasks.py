@@ -130,3 +130,11 @@ def webhook_event_task(event_id: int) -> str:
 
     event = WebhookEvent.objects.get(pk=event_id)
     return webhook_process(event=event, now=clock.now()).status
+
+
+def provider_customer_sync_task(customer_id: int) -> str:
+    """A customer's details changed: update the payment provider's copy (name, e-mail, address, language)."""
+    from invoicing.services.payment_methods import provider_customer_sync
+    from subscriptions.models import Customer
+
+    return provider_customer_sync(customer=Customer.objects.get(pk=customer_id))

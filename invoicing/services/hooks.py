@@ -7,6 +7,7 @@ def register_hooks() -> None:
     from invoicing.services.payment_methods import customer_has_payment_method
     from invoicing.services.period_lines import invoiced_through
     from subscriptions.selectors.subscriptions import register_payment_method_check
+    from subscriptions.services.customers import register_customer_updated_hook
     from subscriptions.services.lifecycle.hooks import register_ended_hook, register_period_start_hook
     from subscriptions.services.test_clocks import register_advance_step, register_delete_step
     from subscriptions.services.usage import register_invoiced_through
@@ -17,8 +18,18 @@ def register_hooks() -> None:
     register_advance_step(advance_step)
     register_advance_step(collection_advance_step)
     register_payment_method_check(customer_has_payment_method)
+    register_customer_updated_hook(_enqueue_provider_customer_sync)
     register_delete_step(delete_test_data)
     import invoicing.services.credit_notes  # noqa: F401  (registers the approval handler)
+
+
+def _enqueue_provider_customer_sync(customer_id: int) -> None:
+    from django_q.tasks import async_task
+
+    from subscriptions.models import Customer
+
+    if Customer.objects.filter(pk=customer_id).exclude(stripe_id="").exists():
+        async_task("invoicing.tasks.provider_customer_sync_task", customer_id, task_name=f"sync customer {customer_id}")
 
 
 def delete_test_data(customers) -> None:

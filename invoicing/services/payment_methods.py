@@ -199,3 +199,13 @@ def payment_method_setup_session(
 
 def customer_has_payment_method(customer: Customer) -> bool:
     return PaymentMethod.objects.filter(customer=customer, status=ACTIVE, is_default=True).exists()
+
+
+def provider_customer_sync(*, customer: Customer) -> str:
+    """Send the customer's current details to Stripe (only for customers Stripe knows). Safe to repeat."""
+    if not customer.stripe_id:
+        return ""
+    try:
+        return gateway_for(Provider.STRIPE).customer_sync(customer)
+    except GatewayError as error:
+        raise _gateway_error(error) from error

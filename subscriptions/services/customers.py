@@ -307,6 +307,16 @@ _REQUIRED = [
 ]
 
 
+#: Called with a customer's id after a change to their details committed (invoicing keeps the
+#: payment provider's copy of the customer in step).
+CUSTOMER_UPDATED_HOOKS: list = []
+
+
+def register_customer_updated_hook(hook) -> None:
+    if hook not in CUSTOMER_UPDATED_HOOKS:
+        CUSTOMER_UPDATED_HOOKS.append(hook)
+
+
 @transaction.atomic
 def customer_create(*, actor: Actor, now: dt.datetime, **fields: Any) -> Customer:
     """A new customer. For a test customer pass ``test_clock`` and, as ``now``, the clock's time."""
@@ -345,6 +355,8 @@ def customer_update(*, customer: Customer, actor: Actor, now: dt.datetime, **cha
         )
     country = _normalise_country(changes["country"]) if "country" in changes else locked.country
     values = _normalised(changes, country=country)
+    pk = locked.pk
+    transaction.on_commit(lambda: [hook(pk) for hook in CUSTOMER_UPDATED_HOOKS])
     return _saving_external_id(
         lambda: record_update(
             locked,
