@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -50,6 +51,11 @@ def status_badge(status: str, label: str, *, extra: str = ""):
             '{} <span class="inv-badge" style="{}background:#fde2e1;color:#9b1c1c">{}</span>', badge, _PILL, extra
         )
     return badge
+
+
+def moment(value: dt.datetime | None) -> str:
+    """A moment in UTC to the minute, "—" when there is none (the lists' time columns)."""
+    return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if value else "—"
 
 
 def money(amount: Any, currency: str) -> str:

@@ -34,6 +34,7 @@ from billing_site.money import round_money
 from catalog.admin.base import ServiceForm, ServiceModelAdmin, dry_run, form_values, staff_actor
 from catalog.models import Plan
 from invoicing.admin.common import link, money
+from invoicing.admin.common import moment as _moment
 from invoicing.models import (
     CustomerDunningPolicy,
     DunningCase,
@@ -480,10 +481,6 @@ def case_badge(case: DunningCase):
         case.get_status_display(),
         _CASE_SHORT.get(case.status, case.get_status_display()),
     )
-
-
-def _moment(moment: dt.datetime | None) -> str:
-    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if moment else "—"
 
 
 class NeedsPaymentMethodFilter(admin.SimpleListFilter):

@@ -38,7 +38,7 @@ from billing_site.money import minor_units, parse_amount
 from catalog.admin.base import plain_number
 from catalog.admin.formatting import unit_amount_text
 from invoicing.admin import forms as invoice_forms
-from invoicing.admin.common import dry_run, link, money, show_error, status_badge
+from invoicing.admin.common import dry_run, link, moment, money, show_error, status_badge
 from invoicing.models import CreditNote, EmailLog, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from invoicing.services.billing import billing_run
 from invoicing.services.documents import invoice_pdf_bytes
@@ -57,6 +57,7 @@ from invoicing.services.invoices import (
     invoice_mark_uncollectible,
     invoice_void,
 )
+from invoicing.services.payment_methods import customer_has_payment_method
 from subscriptions.admin.timeline import action_label, change_summary
 from subscriptions.models import CollectionMethod, Subscription, SubscriptionStatus
 
@@ -79,12 +80,12 @@ def now_for(invoice: Invoice) -> dt.datetime:
     return clock.now(invoice.customer)
 
 
-def day(moment: dt.datetime | None) -> str:
-    return f"{moment:%Y-%m-%d}" if moment else "—"
+def day(value: dt.datetime | None) -> str:
+    return f"{value:%Y-%m-%d}" if value else "—"
 
 
-def moment_text(moment: dt.datetime | None) -> str:
-    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if moment else "—"
+def moment_text(value: dt.datetime | None) -> str:
+    return f"{moment(value)} UTC" if value else "—"
 
 
 # --- list filters ----------------------------------------------------------------------------------------
@@ -555,13 +556,13 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("closed"))
     def closed_display(self, invoice: Invoice) -> str:
-        for moment, what in (
+        for when, what in (
             (invoice.paid_at, _("paid")),
             (invoice.voided_at, _("voided")),
             (invoice.uncollectible_at, _("marked uncollectible")),
         ):
-            if moment:
-                return f"{what} {moment_text(moment)}"
+            if when:
+                return f"{what} {moment_text(when)}"
         return "—"
 
     # --- the page ------------------------------------------------------------------------------------------
@@ -583,10 +584,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                 continue
             if name == "finalize" and invoice.on_hold:
                 continue
-            if (
-                name == "charge"
-                and not invoice.customer.payment_methods.filter(status="active", is_default=True).exists()
-            ):
+            if name == "charge" and not customer_has_payment_method(invoice.customer):
                 continue
             buttons.append(
                 {
@@ -1026,10 +1024,10 @@ class InvoiceAdmin(admin.ModelAdmin):
         if not request.user.has_perm(ADD):
             raise PermissionDenied
         changelist = reverse("admin:invoicing_invoice_changelist")
-        moment = clock.now()
+        at = clock.now()
         if request.method == "POST":
             try:
-                result = billing_run(now=moment, actor=actor(request))
+                result = billing_run(now=at, actor=actor(request))
             except DomainError as error:
                 messages.error(request, error.message)
             else:
@@ -1053,9 +1051,9 @@ class InvoiceAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Run billing now"),
-            "now": moment,
+            "now": at,
             "due_subscriptions": Subscription.objects.filter(
-                current_period_end__lte=moment,
+                current_period_end__lte=at,
                 status__in=[
                     SubscriptionStatus.ACTIVE,
                     SubscriptionStatus.PAST_DUE,
@@ -1064,7 +1062,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                 ],
                 customer__test_clock__isnull=True,
             ).count(),
-            "due_drafts": drafts.filter(on_hold=False, auto_finalize_at__lte=moment).count(),
+            "due_drafts": drafts.filter(on_hold=False, auto_finalize_at__lte=at).count(),
             "held_drafts": drafts.filter(on_hold=True).count(),
             "cancel_url": changelist,
         }

@@ -7,17 +7,12 @@ method is a reference at the provider: brand, last four digits and expiry, never
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from invoicing.admin.common import link, money
+from invoicing.admin.common import moment as _moment
 from invoicing.models import Payment, PaymentAttempt, PaymentMethod, Refund
-
-
-def _moment(moment: dt.datetime | None) -> str:
-    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if moment else "—"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -43,6 +43,7 @@ from invoicing.models import (
     PaymentAttempt,
     PaymentKind,
     PaymentMethod,
+    PaymentMethodStatus,
     PaymentStatus,
     Provider,
 )
@@ -84,7 +85,7 @@ def collection_lock(invoice_id: int) -> Locked:
 
 
 def default_payment_method(customer: Customer) -> PaymentMethod | None:
-    return PaymentMethod.objects.filter(customer=customer, status="active", is_default=True).first()
+    return PaymentMethod.objects.filter(customer=customer, status=PaymentMethodStatus.ACTIVE, is_default=True).first()
 
 
 def _refuse(code: str, message: str) -> DomainError:
@@ -515,14 +516,18 @@ def payment_record(
     )
 
 
+def attempts_cancel(attempts, *, now: dt.datetime, why: str) -> int:
+    """End attempts still waiting (for an answer or the customer's authentication) without a payment."""
+    return attempts.update(status=AttemptStatus.CANCELED, completed_at=now, failure_message=why[:300])
+
+
 def on_invoice_paid(locked: Locked, *, actor: Actor, now: dt.datetime) -> None:
     """The invoice is paid: cancel any attempt still waiting, end dunning, reactivate the subscription."""
-    waiting = PaymentAttempt.objects.filter(invoice=locked.invoice, status__in=IN_FLIGHT)
-    for attempt in waiting:
-        attempt.status = AttemptStatus.CANCELED
-        attempt.completed_at = now
-        attempt.failure_message = "The invoice was paid another way."
-        attempt.save(update_fields=["status", "completed_at", "failure_message"])
+    attempts_cancel(
+        PaymentAttempt.objects.filter(invoice=locked.invoice, status__in=IN_FLIGHT),
+        now=now,
+        why="The invoice was paid another way.",
+    )
     from invoicing.services.dunning import dunning_recover
 
     dunning_recover(locked, actor=actor, now=now)

@@ -46,6 +46,7 @@ from invoicing.services.collection import (
     Locked,
     _enqueue,
     attempt_ask_again,
+    attempts_cancel,
     collection_lock,
     default_payment_method,
     invoice_collect,
@@ -271,10 +272,11 @@ def _dunning_step(case_id: int, *, actor: Actor, now: dt.datetime) -> StepOutcom
         and (in_flight is None or in_flight.status == AttemptStatus.REQUIRES_ACTION)
     )
     if retry and in_flight is not None:  # still not authenticated: a new try, and a new link for the customer
-        in_flight.status = AttemptStatus.CANCELED
-        in_flight.completed_at = now
-        in_flight.failure_message = "Not authenticated in time; a new attempt was made."
-        in_flight.save(update_fields=["status", "completed_at", "failure_message"])
+        attempts_cancel(
+            PaymentAttempt.objects.filter(pk=in_flight.pk),
+            now=now,
+            why="Not authenticated in time; a new attempt was made.",
+        )
     _audit(case, invoice, action="step", actor=actor, now=now, step=case.step, retry=retry, next_step=case.next_step_at)
     if retry:
         return StepOutcome(retry=True, at=now)
@@ -389,11 +391,11 @@ def collection_on_new_payment_method(*, customer: Customer, actor: Actor, now: d
             if case is not None and case.needs_payment_method:
                 case.needs_payment_method = False
                 case.save(update_fields=["needs_payment_method"])
-            for waiting in PaymentAttempt.objects.filter(invoice=invoice, status=AttemptStatus.REQUIRES_ACTION):
-                waiting.status = AttemptStatus.CANCELED
-                waiting.completed_at = now
-                waiting.failure_message = "Replaced by a payment with the new payment method."
-                waiting.save(update_fields=["status", "completed_at", "failure_message"])
+            attempts_cancel(
+                PaymentAttempt.objects.filter(invoice=invoice, status=AttemptStatus.REQUIRES_ACTION),
+                now=now,
+                why="Replaced by a payment with the new payment method.",
+            )
             if case is not None:
                 _audit(case, locked.invoice, action="payment_method_updated", actor=actor, now=now)
         attempt = invoice_collect(invoice=invoice, actor=actor, now=now, trigger=AttemptTrigger.PAYMENT_METHOD_UPDATED)

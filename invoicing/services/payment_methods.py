@@ -15,6 +15,7 @@ from billing_site.errors import DomainError
 from billing_site.services.audit import audit_record
 from invoicing.gateways import GatewayError, MethodDetails, SetupSession, default_provider, gateway_for
 from invoicing.models import PaymentMethod, PaymentMethodStatus, Provider
+from invoicing.services.collection import default_payment_method
 from subscriptions.models import Customer
 
 ACTIVE = PaymentMethodStatus.ACTIVE
@@ -198,7 +199,7 @@ def payment_method_setup_session(
 
 
 def customer_has_payment_method(customer: Customer) -> bool:
-    return PaymentMethod.objects.filter(customer=customer, status=ACTIVE, is_default=True).exists()
+    return default_payment_method(customer) is not None
 
 
 def provider_customer_sync(*, customer: Customer) -> str:
